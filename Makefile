@@ -1,0 +1,41 @@
+# The workbook's commands. `make lab` and `make test` are the two the README names; each
+# creates .venv and installs everything on first use (`make setup` does only that step).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JUPYTER_PORT ?= 8888
+
+.PHONY: setup lab test lint notebooks bench localcloud stop clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; run: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable .
+	@touch $(STAMP)
+
+lab: setup
+	@echo "Local cloud: $$($(BIN)/python -m helpers.localcloud --ensure)"
+	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(JUPYTER_PORT) --notebook-dir notebooks
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check helpers tests bench
+	$(BIN)/ruff format --check helpers tests bench
+
+bench: setup
+	$(BIN)/python bench/bench.py
+
+localcloud: setup
+	$(BIN)/python -m helpers.localcloud --ensure
+
+stop: setup
+	$(BIN)/python -m helpers.localcloud --stop
+
+clean:
+	rm -rf $(VENV) .localcloud
