@@ -1,0 +1,266 @@
+"""`make bench`: how fast the local cloud is, as ratios against a cold boto3 start in the same run.
+
+Measures (medians): local cloud start-up; a cold `python -c "import boto3; boto3.client('s3')"`
+(the yardstick); cold and warm release latency of a Source -> Lambda health-check pipeline;
+warm and cold invoke overhead (wall time of an Invoke minus the Duration the REPORT line gives).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+
+from helpers import localcloud
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 7
+TARGETS = {
+    "warm release": ("< 0.10 x boto3 cold start", 0.10),
+    "cold release": ("< 2.0 x boto3 cold start", 2.0),
+    "warm invoke overhead": ("< 2 ms", None),
+    "local cloud start-up": ("< 2 s", None),
+}
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def time_command(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def zip_bytes(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        for name, content in files.items():
+            package.writestr(name, content)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    boto3_cold = [
+        time_command([sys.executable, "-c", "import boto3; boto3.client('s3')"])
+        for _ in range(ROUNDS)
+    ]
+    startups = []
+    for _ in range(3):
+        started = time.perf_counter()
+        process, endpoint = localcloud.start()
+        startups.append(time.perf_counter() - started)
+        process.terminate()
+    process, endpoint = localcloud.start()
+    try:
+        results = run_against(endpoint)
+    finally:
+        process.terminate()
+    baseline = median_ms(boto3_cold)
+    rows = [
+        ("boto3 cold start (yardstick)", baseline, None),
+        ("local cloud start-up", median_ms(startups), None),
+        ("cold release (new worker)", results["cold release"], results["cold release"] / baseline),
+        ("warm release", results["warm release"], results["warm release"] / baseline),
+        ("cold invoke, wall time", results["cold invoke"], None),
+        ("cold invoke overhead", results["cold invoke overhead"], None),
+        ("warm invoke overhead", results["warm invoke overhead"], None),
+    ]
+    print(f"\nmedians of {ROUNDS} runs on this machine\n")
+    print(f"{'measure':34} {'ms':>10} {'x boto3':>9}")
+    for name, ms, ratio in rows:
+        print(f"{name:34} {ms:10.2f} {'' if ratio is None else f'{ratio:9.3f}'}")
+    print(
+        "\ntargets: warm release < 0.10x, cold release < 2x, warm invoke overhead < 2 ms, "
+        "start-up < 2 s"
+    )
+
+
+def run_against(endpoint: str) -> dict[str, float]:
+    session = boto3.Session(
+        aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+    )
+    client = lambda service: session.client(service, endpoint_url=endpoint)  # noqa: E731
+    iam, s3, lam, cp, logs = (client(s) for s in ("iam", "s3", "lambda", "codepipeline", "logs"))
+    trust = lambda service: json.dumps(  # noqa: E731
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    lambda_role = iam.create_role(
+        RoleName="bench-fn", AssumeRolePolicyDocument=trust("lambda.amazonaws.com")
+    )["Role"]["Arn"]
+    pipeline_role = iam.create_role(
+        RoleName="bench-pipe", AssumeRolePolicyDocument=trust("codepipeline.amazonaws.com")
+    )["Role"]["Arn"]
+    for bucket in ("bench-source", "bench-store", "bench-site"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket="bench-source", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="bench-source", Key="site.zip", Body=zip_bytes({"index.html": "x"}))
+    s3.put_object(Bucket="bench-site", Key="index.html", Body=b"<h1>Congratulations</h1>")
+    s3.put_bucket_policy(
+        Bucket="bench-site",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::bench-site/*",
+                    }
+                ],
+            }
+        ),
+    )
+    code = (ROOT / "helpers/functions/health_check.py").read_text()
+    lam.create_function(
+        FunctionName="bench-check",
+        Runtime="python3.12",
+        Role=lambda_role,
+        Handler="health_check.lambda_handler",
+        Timeout=20,
+        Code={"ZipFile": zip_bytes({"health_check.py": code})},
+    )
+    lam.create_function(
+        FunctionName="bench-noop",
+        Runtime="python3.12",
+        Role=lambda_role,
+        Handler="app.handler",
+        Code={"ZipFile": zip_bytes({"app.py": "def handler(e, c):\n  return 1\n"})},
+    )
+    cp.create_pipeline(
+        pipeline={
+            "name": "bench",
+            "roleArn": pipeline_role,
+            "artifactStore": {"type": "S3", "location": "bench-store"},
+            "stages": [
+                {
+                    "name": "Source",
+                    "actions": [
+                        {
+                            "name": "Source",
+                            "actionTypeId": {
+                                "category": "Source",
+                                "owner": "AWS",
+                                "provider": "S3",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "S3Bucket": "bench-source",
+                                "S3ObjectKey": "site.zip",
+                                "PollForSourceChanges": "false",
+                            },
+                            "outputArtifacts": [{"name": "SourceArtifact"}],
+                        }
+                    ],
+                },
+                {
+                    "name": "LambdaStage",
+                    "actions": [
+                        {
+                            "name": "MyLambdaAction",
+                            "actionTypeId": {
+                                "category": "Invoke",
+                                "owner": "AWS",
+                                "provider": "Lambda",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "FunctionName": "bench-check",
+                                "UserParameters": f"{endpoint}/bench-site/index.html",
+                            },
+                        }
+                    ],
+                },
+            ],
+        }
+    )
+
+    def release() -> float:
+        started = time.perf_counter()
+        execution_id = cp.start_pipeline_execution(name="bench")["pipelineExecutionId"]
+        while True:
+            status = cp.get_pipeline_execution(
+                pipelineName="bench", pipelineExecutionId=execution_id
+            )["pipelineExecution"]["status"]
+            if status != "InProgress":
+                break
+            time.sleep(0.001)
+        elapsed = time.perf_counter() - started
+        assert status == "Succeeded", status
+        return elapsed
+
+    release()  # let the creation run and the first worker finish
+    time.sleep(0.5)
+    cold, warm = [], []
+    for _ in range(ROUNDS):
+        # a configuration change retires the warm worker: the next release starts a new one
+        lam.update_function_configuration(
+            FunctionName="bench-check", Environment={"Variables": {"ROUND": uuid.uuid4().hex}}
+        )
+        cold.append(release())
+        warm.append(release())
+        warm.append(release())
+
+    host, port = endpoint.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port))
+    duration = re.compile(r"\tDuration: (\d+\.\d+) ms")
+    init = re.compile(r"\tInit Duration: (\d+\.\d+) ms")
+
+    def raw_invoke(name: str) -> tuple[float, float]:
+        started = time.perf_counter()
+        connection.request(
+            "POST",
+            f"/2015-03-31/functions/{name}/invocations",
+            body=b"{}",
+            headers={"X-Amz-Log-Type": "Tail"},
+        )
+        response = connection.getresponse()
+        response.read()
+        elapsed = time.perf_counter() - started
+        report = base64.b64decode(response.getheader("X-Amz-Log-Result")).decode()
+        report = report[report.index("REPORT RequestId") :]
+        inside = float(duration.search(report).group(1))
+        cold = init.search(report)
+        inside += float(cold.group(1)) if cold else 0.0
+        return elapsed, inside / 1000
+
+    cold_invoke, cold_overhead, warm_overhead = [], [], []
+    for _ in range(ROUNDS):
+        lam.update_function_configuration(
+            FunctionName="bench-noop", Environment={"Variables": {"ROUND": uuid.uuid4().hex}}
+        )
+        elapsed, inside = raw_invoke("bench-noop")
+        cold_invoke.append(elapsed)
+        cold_overhead.append(elapsed - inside)
+        for _ in range(20):
+            elapsed, inside = raw_invoke("bench-noop")
+            warm_overhead.append(elapsed - inside)
+    return {
+        "cold release": median_ms(cold),
+        "warm release": median_ms(warm),
+        "cold invoke": median_ms(cold_invoke),
+        "cold invoke overhead": median_ms(cold_overhead),
+        "warm invoke overhead": median_ms(warm_overhead),
+    }
+
+
+if __name__ == "__main__":
+    main()

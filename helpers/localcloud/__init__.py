@@ -1,0 +1,121 @@
+"""The local cloud: AWS's APIs for this workbook, on 127.0.0.1, offline, no Docker.
+
+moto provides the APIs; on top of it the local cloud really runs pipelines (``codepipeline``),
+really executes Lambda deployment packages through AWS's runtime interface client
+(``awslambda``), writes CloudWatch logs with measured durations, and answers errors as AWS does.
+
+Start one with ``python -m helpers.localcloud --port PORT`` or, from Python,
+``ensure_running()``, which reuses the one already running for this checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .errors import AwsError
+
+HEALTH_PATH = "/_localcloud/health"
+DEFAULT_PORT = 4566
+STATE_DIR = Path(__file__).resolve().parents[2] / ".localcloud"
+
+
+def _state_file() -> Path:
+    return Path(os.environ.get("LOCALCLOUD_STATE_DIR", STATE_DIR)) / "endpoint.json"
+
+
+def is_healthy(endpoint: str, timeout: float = 1.0) -> bool:
+    """True if a local cloud answers at ``endpoint``."""
+    try:
+        with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as reply:
+            return json.load(reply).get("status") == "ok"
+    except (OSError, ValueError):
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def start(
+    port: int | None = None, job_timeout_s: float | None = None, log_path: str | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start a local cloud process in the background; returns (process, endpoint) once ready."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "helpers.localcloud", "--port", str(port)]
+    if job_timeout_s is not None:
+        command += ["--job-timeout", str(job_timeout_s)]
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"The local cloud exited at start-up (code {process.returncode})"
+                + (f"; see {log_path}" if log_path else "")
+            )
+        if is_healthy(endpoint, timeout=0.5):
+            return process, endpoint
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"The local cloud did not answer on {endpoint} within 30 s")
+
+
+def ensure_running() -> str:
+    """The endpoint of this checkout's local cloud, starting one in the background if needed.
+
+    The process outlives the notebook kernel, so its state (buckets, pipelines, warm
+    functions) survives kernel restarts; it lives until ``stop()`` or a reboot.
+    """
+    state = _state_file()
+    if state.exists():
+        try:
+            endpoint = json.loads(state.read_text())["endpoint"]
+        except (ValueError, KeyError):
+            endpoint = None
+        if endpoint and is_healthy(endpoint):
+            return endpoint
+    state.parent.mkdir(parents=True, exist_ok=True)
+    wanted = int(os.environ.get("LOCALCLOUD_PORT", DEFAULT_PORT))
+    port = wanted if _port_is_free(wanted) else free_port()
+    process, endpoint = start(port, log_path=str(state.parent / "localcloud.log"))
+    state.write_text(json.dumps({"endpoint": endpoint, "pid": process.pid}))
+    return endpoint
+
+
+def stop() -> bool:
+    """Stop this checkout's background local cloud; True if one was running."""
+    state = _state_file()
+    if not state.exists():
+        return False
+    try:
+        info = json.loads(state.read_text())
+        os.kill(int(info["pid"]), 15)
+        stopped = True
+    except (ValueError, KeyError, ProcessLookupError):
+        stopped = False
+    state.unlink(missing_ok=True)
+    return stopped
+
+
+__all__ = ["AwsError", "ensure_running", "is_healthy", "start", "stop", "free_port"]

@@ -1,0 +1,227 @@
+"""The Lambda runtime: warm worker pools per function version, synchronous and async invokes.
+
+Plain objects, no HTTP: ``responses.py`` maps the Invoke API onto ``LambdaRuntime.invoke`` and
+the CodePipeline engine calls ``invoke_async`` for its jobs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import shutil
+import string
+import tempfile
+import threading
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+from moto.awslambda.exceptions import UnknownFunctionException
+
+from .. import backends
+from ..errors import AwsError
+from .worker import FunctionSpec, Invocation, Worker
+
+PYTHON_RUNTIMES = ("python3.",)
+MAX_WORKERS_PER_FUNCTION = 10
+
+
+def function_not_found(arn: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", f"Function not found: {arn}", 404)
+
+
+class LambdaRuntime:
+    """Runs deployment packages: one pool of warm workers per function version."""
+
+    def __init__(self, endpoint: str, state_dir: str | None = None):
+        self.endpoint = endpoint
+        self._state_dir = state_dir or tempfile.mkdtemp(prefix="localcloud-")
+        self._lock = threading.Condition()
+        self._idle: dict[FunctionSpec, list[Worker]] = {}
+        self._busy: dict[FunctionSpec, int] = {}
+        self._code_lock = threading.Lock()
+        self._async = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
+        self._credentials: dict[str, dict] = {}
+        self.closed = False
+
+    # -- functions ------------------------------------------------------------------------
+    def resolve(self, region: str, name: str, qualifier: str | None = None):
+        """The moto function for a name or ARN, or Lambda's ResourceNotFoundException."""
+        backend = backends.awslambda(region)
+        try:
+            fn = backend.get_function(name, qualifier)
+        except UnknownFunctionException:
+            fn = None
+        if fn is None:
+            arn = (
+                name
+                if name.startswith("arn:")
+                else (f"arn:aws:lambda:{region}:{backends.ACCOUNT_ID}:function:{name}")
+            )
+            if qualifier:
+                arn += f":{qualifier}"
+            raise function_not_found(arn)
+        return fn
+
+    def spec_for(self, region: str, fn) -> FunctionSpec:
+        return FunctionSpec(
+            region=region,
+            name=fn.function_name,
+            arn=fn.function_arn,
+            version=str(fn.version) if str(fn.version) != "$LATEST" else "$LATEST",
+            handler=fn.handler or "",
+            runtime=fn.run_time or "",
+            memory_mb=int(fn.memory_size),
+            timeout_s=int(fn.timeout),
+            code_sha256=fn.code_sha_256,
+            role=fn.role,
+            environment=tuple(sorted((fn.environment_vars or {}).items())),
+        )
+
+    def _task_root(self, fn) -> str:
+        """The deployment package, extracted once per code hash (as Lambda's /var/task)."""
+        digest = "".join(c for c in fn.code_sha_256 if c.isalnum())[:40] or "empty"
+        root = os.path.join(self._state_dir, "code", digest)
+        with self._code_lock:
+            if not os.path.isdir(root):
+                partial = root + ".partial"
+                shutil.rmtree(partial, ignore_errors=True)
+                os.makedirs(partial)
+                with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as package:
+                    package.extractall(partial)
+                os.replace(partial, root)
+        return root
+
+    def _role_credentials(self, role: str) -> dict:
+        """Temporary-looking keys for the execution role (the local cloud doesn't check them)."""
+        if role not in self._credentials:
+            alphabet = string.ascii_uppercase + string.digits
+            self._credentials[role] = {
+                "AccessKeyId": "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
+                "SecretAccessKey": secrets.token_urlsafe(30),
+                "SessionToken": secrets.token_urlsafe(96),
+            }
+        return self._credentials[role]
+
+    # -- workers --------------------------------------------------------------------------
+    def _acquire(self, spec: FunctionSpec, fn) -> Worker:
+        with self._lock:
+            self._retire_stale_locked(spec)
+            while True:
+                idle = self._idle.setdefault(spec, [])
+                while idle:
+                    worker = idle.pop()
+                    if worker.usable:
+                        self._busy[spec] = self._busy.get(spec, 0) + 1
+                        return worker
+                if self._busy.get(spec, 0) < MAX_WORKERS_PER_FUNCTION:
+                    self._busy[spec] = self._busy.get(spec, 0) + 1
+                    break
+                self._lock.wait(1.0)
+        try:
+            return Worker(
+                spec, self._task_root(fn), self.endpoint, self._role_credentials(spec.role)
+            )
+        except BaseException:
+            with self._lock:
+                self._busy[spec] -= 1
+                self._lock.notify_all()
+            raise
+
+    def _release(self, spec: FunctionSpec, worker: Worker) -> None:
+        with self._lock:
+            self._busy[spec] -= 1
+            current = self._current_spec_locked(spec)
+            if worker.usable and current == spec and not self.closed:
+                self._idle.setdefault(spec, []).append(worker)
+            else:
+                worker.retire()
+            self._lock.notify_all()
+
+    def _current_spec_locked(self, spec: FunctionSpec) -> FunctionSpec:
+        try:
+            fn = self.resolve(spec.region, spec.name)
+        except AwsError:
+            return None  # deleted
+        return self.spec_for(spec.region, fn) if spec.version == "$LATEST" else spec
+
+    def _retire_stale_locked(self, spec: FunctionSpec) -> None:
+        """A code or configuration update retires the idle workers of the old version."""
+        for other in list(self._idle):
+            if other.arn == spec.arn and other.version == spec.version and other != spec:
+                for worker in self._idle.pop(other):
+                    worker.retire()
+
+    def warm_workers(self, name: str | None = None) -> int:
+        with self._lock:
+            return sum(
+                len([w for w in workers if w.usable])
+                for spec, workers in self._idle.items()
+                if name is None or spec.name == name
+            )
+
+    # -- invoking -------------------------------------------------------------------------
+    def invoke(
+        self,
+        region: str,
+        name: str,
+        payload: bytes,
+        qualifier: str | None = None,
+        request_id: str | None = None,
+    ) -> Invocation:
+        """Run one invocation to its end (response, error or timeout)."""
+        fn = self.resolve(region, name, qualifier)
+        runtime = fn.run_time or ""
+        if not runtime.startswith(PYTHON_RUNTIMES):
+            raise AwsError(
+                "InvalidRuntimeException",
+                f"The runtime {runtime or '(none)'} is not emulated locally; the local cloud "
+                "runs python3.x functions only.",
+                502,
+                "User",
+            )
+        spec = self.spec_for(region, fn)
+        invocation = Invocation(
+            payload=payload, function_arn=fn.function_arn, timeout_s=spec.timeout_s
+        )
+        if request_id:
+            invocation.request_id = request_id
+        worker = self._acquire(spec, fn)
+        try:
+            worker.run(invocation)
+        finally:
+            self._release(spec, worker)
+        return invocation
+
+    def invoke_async(self, region: str, name: str, payload: bytes) -> str:
+        """Queue an Event invocation; returns its request id at once (as Lambda's 202)."""
+        self.resolve(region, name)
+        request_id = str(uuid.uuid4())
+
+        def run() -> None:
+            try:
+                self.invoke(region, name, payload, request_id=request_id)
+            except AwsError:
+                pass  # deleted meanwhile: AWS drops the event too (no DLQ configured)
+
+        self._async.submit(run)
+        return request_id
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            for workers in self._idle.values():
+                for worker in workers:
+                    worker.retire()
+            self._idle.clear()
+        self._async.shutdown(wait=False, cancel_futures=True)
+
+
+def is_json(payload: bytes) -> bool:
+    try:
+        json.loads(payload or b"null")
+        return True
+    except ValueError:
+        return False

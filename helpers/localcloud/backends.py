@@ -1,0 +1,87 @@
+"""In-process access to moto's backends: the state our engine and runtime read and write.
+
+The local cloud runs moto in the same process, so the pipeline engine and the Lambda runtime
+read function code, pipeline definitions and S3 objects straight from moto's models instead of
+calling themselves over HTTP.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+
+from moto.awslambda.models import lambda_backends
+from moto.codepipeline.models import codepipeline_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.logs.models import logs_backends
+from moto.s3.exceptions import MissingBucket
+from moto.s3.models import s3_backends
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID  # moto's account: 123456789012
+
+
+def s3(account_id: str = ACCOUNT_ID):
+    return s3_backends[account_id]["aws"]
+
+
+def awslambda(region: str, account_id: str = ACCOUNT_ID):
+    return lambda_backends[account_id][region]
+
+
+def codepipeline(region: str, account_id: str = ACCOUNT_ID):
+    return codepipeline_backends[account_id][region]
+
+
+def logs(region: str, account_id: str = ACCOUNT_ID):
+    return logs_backends[account_id][region]
+
+
+@dataclass
+class S3Object:
+    bucket: str
+    key: str
+    body: bytes
+    version_id: str | None
+    etag: str
+    last_modified: object  # datetime
+
+
+class ArtifactError(Exception):
+    """An S3 problem an action reports as its failure message."""
+
+
+def bucket_exists(bucket: str) -> bool:
+    try:
+        s3().get_bucket(bucket)
+        return True
+    except MissingBucket:
+        return False
+
+
+def read_object(bucket: str, key: str) -> S3Object:
+    """The latest version of an object, or ArtifactError with S3's wording."""
+    backend = s3()
+    try:
+        backend.get_bucket(bucket)
+    except MissingBucket as err:
+        raise ArtifactError(f"The bucket named {bucket} does not exist.") from err
+    obj = backend.get_object(bucket, key)
+    if obj is None:
+        raise ArtifactError(f"The object with key {key} does not exist in bucket {bucket}.")
+    version = obj.version_id if obj.version_id not in (None, "null") else None
+    return S3Object(bucket, key, obj.value, version, obj.etag.strip('"'), obj.last_modified)
+
+
+def versioning_enabled(bucket: str) -> bool:
+    return s3().get_bucket_versioning(bucket) == "Enabled"
+
+
+def write_object(bucket: str, key: str, body: bytes, content_type: str | None = None) -> None:
+    backend = s3()
+    try:
+        backend.get_bucket(bucket)
+    except MissingBucket as err:
+        raise ArtifactError(f"The bucket named {bucket} does not exist.") from err
+    obj = backend.put_object(bucket, key, body)
+    guessed = content_type or mimetypes.guess_type(key)[0] or "binary/octet-stream"
+    obj.set_metadata({"Content-Type": guessed})

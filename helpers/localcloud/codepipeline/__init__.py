@@ -1,0 +1,1 @@
+"""CodePipeline for the local cloud: an engine that really runs pipelines."""

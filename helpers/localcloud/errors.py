@@ -1,0 +1,43 @@
+"""AWS's modelled errors, rendered in the wire format of each protocol.
+
+botocore turns these into the same exception classes a learner would catch on AWS
+(``client.exceptions.JobNotFoundException`` …), so the local cloud never answers with a
+bare HTTP 500.
+"""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape
+
+
+class AwsError(Exception):
+    """An error AWS models for an operation: code, HTTP status, message."""
+
+    def __init__(self, code: str, message: str, status: int = 400, sender: str = "User"):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.sender = sender
+
+    def json_body(self) -> bytes:
+        """awsJson1_1 (CodePipeline): the code travels in ``__type``."""
+        return json.dumps({"__type": self.code, "message": self.message}).encode()
+
+    def rest_json_body(self) -> bytes:
+        """restJson1 (Lambda): the code travels in the x-amzn-ErrorType header."""
+        return json.dumps({"Type": self.sender, "Message": self.message}).encode()
+
+    def s3_xml_body(self) -> bytes:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message>"
+            "</Error>"
+        ).encode()
+
+
+def status_line(status: int) -> str:
+    from http import HTTPStatus
+
+    return f"{status} {HTTPStatus(status).phrase}"

@@ -1,0 +1,83 @@
+"""Anonymous S3 reads, allowed only by a public bucket policy — as on AWS.
+
+The health check fetches the deployed sample site with a plain HTTP GET, no signature. AWS
+answers such a request only when a bucket policy grants s3:GetObject to everyone (and Block
+Public Access doesn't forbid it); otherwise 403 AccessDenied. So does the local cloud.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+
+from moto.s3.exceptions import MissingBucket
+
+from . import backends
+
+
+def is_anonymous(environ: dict) -> bool:
+    query = environ.get("QUERY_STRING", "")
+    return (
+        "HTTP_AUTHORIZATION" not in environ
+        and "X-Amz-Signature" not in query
+        and "Signature=" not in query
+    )
+
+
+def _matches(patterns, value: str) -> bool:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+def _public_principal(principal) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        aws = principal.get("AWS")
+        return aws == "*" or (isinstance(aws, list) and "*" in aws)
+    return False
+
+
+def anonymous_read_allowed(bucket_name: str, key: str) -> bool:
+    """True if the bucket policy lets anyone GetObject this key and nothing blocks it."""
+    try:
+        bucket = backends.s3().get_bucket(bucket_name)
+    except MissingBucket:
+        return False
+    block = bucket.public_access_block
+    if block is not None and str(block.restrict_public_buckets).lower() == "true":
+        return False
+    if not bucket.policy:
+        return False
+    try:
+        policy = json.loads(bucket.policy)
+    except ValueError:
+        return False
+    resource = f"arn:aws:s3:::{bucket_name}/{key}"
+    allowed = False
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    for statement in statements:
+        if not _public_principal(statement.get("Principal")):
+            continue
+        actions = [a.lower() for a in _as_list(statement.get("Action", []))]
+        if not _matches(actions, "s3:getobject"):
+            continue
+        if not _matches(statement.get("Resource", []), resource):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        if statement.get("Effect") == "Allow":
+            allowed = True
+    return allowed
+
+
+def _as_list(value) -> list:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def split_path(path: str) -> tuple[str, str]:
+    bucket, _, key = path.lstrip("/").partition("/")
+    return bucket, key

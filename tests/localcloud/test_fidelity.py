@@ -1,0 +1,154 @@
+"""Where moto alone differs from AWS in ways the workbook depends on, the local cloud doesn't."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import unique, wait_for_execution, zip_bytes
+from .test_codepipeline_engine import LAMBDA, actions
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = (ROOT / "data/cloudformation/template-package/template.json").read_text()
+
+
+def test_update_stack_without_changes_is_refused_like_aws(aws):
+    cf = aws("cloudformation")
+    name = unique("stack")
+    cf.create_stack(StackName=name, TemplateBody=TEMPLATE)
+    with pytest.raises(cf.exceptions.ClientError) as raised:
+        cf.update_stack(StackName=name, TemplateBody=TEMPLATE)
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"] == "No updates are to be performed."
+    changed = json.loads(TEMPLATE)
+    changed["Description"] = "changed"
+    cf.update_stack(StackName=name, TemplateBody=json.dumps(changed))
+    assert cf.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_the_pages_own_python_sample_fails_on_python3_and_reports_it(aws, roles, tmp_path):
+    """The page's sample hands zip.read() bytes to TemplateBody; boto3 refuses them."""
+    s3 = aws("s3")
+    source, store = unique("cfn-src"), unique("cfn-store")
+    for bucket in (source, store):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=source, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(
+        Bucket=source,
+        Key="template-package.zip",
+        Body=zip_bytes({"template-package/template.json": TEMPLATE}),
+    )
+    function = unique("page-sample")
+    sample = (ROOT / "tests/fixtures/page_cloudformation_sample.py").read_text()
+    aws("lambda").create_function(
+        FunctionName=function,
+        Runtime="python3.12",
+        Role=roles["lambda"],
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": zip_bytes({"lambda_function.py": sample})},
+        Timeout=20,
+    )
+    stack = unique("PageSampleStack")
+    world = {"source": source, "store": store, "role": roles["pipeline"]}
+    action = {
+        "name": "DeployStack",
+        "actionTypeId": LAMBDA,
+        "configuration": {
+            "FunctionName": function,
+            "UserParameters": json.dumps(
+                {"stack": stack, "file": "template-package/template.json", "artifact": "MyTemplate"}
+            ),
+        },
+        "inputArtifacts": [{"name": "MyTemplate"}],
+    }
+    pipeline = create_with_source(aws, world, "template-package.zip", action)
+    cp = aws("codepipeline")
+    first = cp.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"][0]
+    execution = wait_for_execution(cp, pipeline, first["pipelineExecutionId"])
+    assert execution["status"] == "Failed"
+    detail = actions(aws, pipeline, execution["pipelineExecutionId"])["DeployStack"]
+    message = detail["output"]["executionResult"]["errorDetails"]["message"]
+    assert message.startswith("Function exception: Parameter validation failed")
+    assert "Invalid type for parameter TemplateBody" in message
+    assert "<class 'bytes'>" in message
+    with pytest.raises(aws("cloudformation").exceptions.ClientError):
+        aws("cloudformation").describe_stacks(StackName=stack)
+
+
+def create_with_source(aws, world, key, action):
+    name = unique("pipe")
+    aws("codepipeline").create_pipeline(
+        pipeline={
+            "name": name,
+            "roleArn": world["role"],
+            "artifactStore": {"type": "S3", "location": world["store"]},
+            "stages": [
+                {
+                    "name": "Source",
+                    "actions": [
+                        {
+                            "name": "Source",
+                            "actionTypeId": {
+                                "category": "Source",
+                                "owner": "AWS",
+                                "provider": "S3",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "S3Bucket": world["source"],
+                                "S3ObjectKey": key,
+                                "PollForSourceChanges": "false",
+                            },
+                            "outputArtifacts": [{"name": "MyTemplate"}],
+                        }
+                    ],
+                },
+                {"name": "Deploy", "actions": [action]},
+            ],
+        }
+    )
+    return name
+
+
+def test_anonymous_reads_need_a_public_bucket_policy(aws, cloud_endpoint):
+    s3 = aws("s3")
+    bucket = unique("site")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"<h1>Congratulations</h1>")
+    url = f"{cloud_endpoint}/{bucket}/index.html"
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(url, timeout=5)
+    assert denied.value.code == 403
+    assert b"<Code>AccessDenied</Code>" in denied.value.read()
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadForTheSite",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    with urllib.request.urlopen(url, timeout=5) as page:
+        assert page.status == 200
+        assert page.read() == b"<h1>Congratulations</h1>"
+    s3.delete_bucket_policy(Bucket=bucket)
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(url, timeout=5)
+
+
+def test_signed_requests_are_not_affected_by_the_public_read_check(aws):
+    s3 = aws("s3")
+    bucket = unique("private")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
