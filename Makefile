@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JUPYTER_PORT ?= 8888
 
-.PHONY: setup lab test lint notebooks bench localcloud stop clean
+.PHONY: setup lab test lint nbval notebooks bench localcloud stop clean
 
 setup: $(STAMP)
 
@@ -23,10 +23,24 @@ lab: setup
 
 test: setup lint
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory nbval
+
+# Every notebook re-run strictly (never --nbval-lax) against a fresh local cloud, outputs
+# compared with the committed ones after tests/nbval_sanitize.cfg.
+nbval: setup
+	@state=$$(mktemp -d); \
+	WORKBOOK_TARGET=local WORKBOOK_PREFIX=workbook LOCALCLOUD_STATE_DIR=$$state AWS_ENDPOINT_URL= \
+	  $(BIN)/python -m pytest --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks; \
+	rc=$$?; LOCALCLOUD_STATE_DIR=$$state $(BIN)/python -m helpers.localcloud --stop >/dev/null; \
+	rm -rf $$state; exit $$rc
 
 lint: setup
-	$(BIN)/ruff check helpers tests bench
-	$(BIN)/ruff format --check helpers tests bench
+	$(BIN)/ruff check helpers tests bench tools
+	$(BIN)/ruff format --check helpers tests bench tools
+
+notebooks: setup
+	$(BIN)/python tools/run_notebooks.py
 
 bench: setup
 	$(BIN)/python bench/bench.py

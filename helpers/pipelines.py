@@ -1,0 +1,256 @@
+"""Pipeline declarations, edits, releases and what a learner reads back from them."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from datetime import datetime
+
+S3_SOURCE = {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"}
+S3_DEPLOY = {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"}
+LAMBDA_INVOKE = {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"}
+FINISHED = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
+
+
+def s3_source_action(name: str, bucket: str, key: str, output: str) -> dict:
+    """An S3 source action. Change detection is off: releases are started explicitly."""
+    return {
+        "name": name,
+        "actionTypeId": S3_SOURCE,
+        "runOrder": 1,
+        "configuration": {
+            "S3Bucket": bucket,
+            "S3ObjectKey": key,
+            "PollForSourceChanges": "false",
+        },
+        "outputArtifacts": [{"name": output}],
+        "inputArtifacts": [],
+    }
+
+
+def s3_deploy_action(name: str, bucket: str, artifact: str) -> dict:
+    """Deploys (extracts) an artifact's files into a bucket."""
+    return {
+        "name": name,
+        "actionTypeId": S3_DEPLOY,
+        "runOrder": 1,
+        "configuration": {"BucketName": bucket, "Extract": "true"},
+        "inputArtifacts": [{"name": artifact}],
+        "outputArtifacts": [],
+    }
+
+
+def lambda_action(
+    name: str,
+    function_name: str,
+    user_parameters: str | None = None,
+    inputs: tuple[str, ...] = (),
+    run_order: int = 1,
+) -> dict:
+    """A Lambda invoke action: CodePipeline passes UserParameters to the function's job."""
+    configuration = {"FunctionName": function_name}
+    if user_parameters is not None:
+        configuration["UserParameters"] = user_parameters
+    return {
+        "name": name,
+        "actionTypeId": LAMBDA_INVOKE,
+        "runOrder": run_order,
+        "configuration": configuration,
+        "inputArtifacts": [{"name": i} for i in inputs],
+        "outputArtifacts": [],
+    }
+
+
+def two_stage_pipeline(
+    name: str,
+    role_arn: str,
+    artifact_bucket: str,
+    source_bucket: str,
+    source_key: str,
+    site_bucket: str,
+) -> dict:
+    """The page's Step 1 pipeline: S3 source -> deploy the site (to S3 here)."""
+    return {
+        "name": name,
+        "roleArn": role_arn,
+        "artifactStore": {"type": "S3", "location": artifact_bucket},
+        "pipelineType": "V2",
+        "executionMode": "SUPERSEDED",
+        "stages": [
+            {
+                "name": "Source",
+                "actions": [
+                    s3_source_action("Source", source_bucket, source_key, "SourceArtifact")
+                ],
+            },
+            {
+                "name": "Deploy",
+                "actions": [s3_deploy_action("DeploySite", site_bucket, "SourceArtifact")],
+            },
+        ],
+    }
+
+
+def add_lambda_stage(
+    pipeline: dict,
+    function_name: str,
+    user_parameters: str,
+    stage_name: str = "LambdaStage",
+    action_name: str = "MyLambdaAction",
+) -> dict:
+    """A copy of ``pipeline`` with a stage that runs the function last (replacing an older one)."""
+    edited = copy.deepcopy(pipeline)
+    edited["stages"] = [s for s in edited["stages"] if s["name"] != stage_name]
+    edited["stages"].append(
+        {
+            "name": stage_name,
+            "actions": [lambda_action(action_name, function_name, user_parameters)],
+        }
+    )
+    return edited
+
+
+def add_action(pipeline: dict, stage_name: str, action: dict) -> dict:
+    """A copy of ``pipeline`` with ``action`` added to (or replaced in) a stage."""
+    edited = copy.deepcopy(pipeline)
+    for stage in edited["stages"]:
+        if stage["name"] == stage_name:
+            stage["actions"] = [a for a in stage["actions"] if a["name"] != action["name"]]
+            stage["actions"].append(action)
+            return edited
+    raise KeyError(f"The pipeline has no stage named {stage_name!r}")
+
+
+def add_stage(pipeline: dict, stage: dict) -> dict:
+    edited = copy.deepcopy(pipeline)
+    edited["stages"] = [s for s in edited["stages"] if s["name"] != stage["name"]] + [stage]
+    return edited
+
+
+def structure(pipeline: dict) -> str:
+    """The pipeline as a learner draws it: stages, actions, providers, artifacts."""
+    lines = [f"{pipeline['name']} ({pipeline.get('pipelineType', 'V1')})"]
+    for stage in pipeline["stages"]:
+        lines.append(f"└─ {stage['name']}")
+        for action in sorted(stage["actions"], key=lambda a: a.get("runOrder", 1)):
+            kind = action["actionTypeId"]
+            arrows = ""
+            ins = [a["name"] for a in action.get("inputArtifacts", [])]
+            outs = [a["name"] for a in action.get("outputArtifacts", [])]
+            if ins:
+                arrows += f" in: {', '.join(ins)}"
+            if outs:
+                arrows += f" out: {', '.join(outs)}"
+            config = action.get("configuration", {})
+            detail = (
+                config.get("FunctionName")
+                or config.get("S3ObjectKey")
+                or config.get("BucketName", "")
+            )
+            lines.append(
+                f"   └─ [{action.get('runOrder', 1)}] {action['name']}: {kind['category']}/"
+                f"{kind['provider']} {detail}{arrows}".rstrip()
+            )
+    return "\n".join(lines)
+
+
+def get_declaration(codepipeline, name: str) -> dict:
+    return codepipeline.get_pipeline(name=name)["pipeline"]
+
+
+def wait_for_execution(
+    codepipeline, pipeline: str, execution_id: str, timeout: float = 600, poll: float = 0.1
+) -> dict:
+    """Poll GetPipelineExecution until the execution has finished; returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = codepipeline.get_pipeline_execution(
+            pipelineName=pipeline, pipelineExecutionId=execution_id
+        )["pipelineExecution"]
+        if execution["status"] in FINISHED:
+            return execution
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{pipeline} execution {execution_id} still running")
+        time.sleep(poll)
+
+
+def wait_for_all(codepipeline, pipeline: str, poll: float = 0.1) -> None:
+    """Wait until no execution of the pipeline is running (e.g. the one creation starts)."""
+    for summary in codepipeline.list_pipeline_executions(pipelineName=pipeline)[
+        "pipelineExecutionSummaries"
+    ]:
+        if summary["status"] not in FINISHED:
+            wait_for_execution(codepipeline, pipeline, summary["pipelineExecutionId"], poll=poll)
+
+
+def release_and_wait(codepipeline, pipeline: str, poll: float = 0.1) -> dict:
+    """Release change (StartPipelineExecution) and wait for the outcome."""
+    execution_id = codepipeline.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
+    return wait_for_execution(codepipeline, pipeline, execution_id, poll=poll)
+
+
+def action_executions(codepipeline, pipeline: str, execution_id: str) -> list[dict]:
+    """The execution's action runs, oldest first."""
+    details = codepipeline.list_action_executions(
+        pipelineName=pipeline, filter={"pipelineExecutionId": execution_id}
+    )["actionExecutionDetails"]
+    return sorted(details, key=lambda d: d["startTime"])
+
+
+def action_summary(detail: dict) -> str:
+    """One line per action run: stage/action: status — summary or error."""
+    result = detail.get("output", {}).get("executionResult", {})
+    error = result.get("errorDetails")
+    text = error["message"] if error else result.get("externalExecutionSummary", "")
+    return f"{detail['stageName']}/{detail['actionName']}: {detail['status']}" + (
+        f" — {text}" if text else ""
+    )
+
+
+def stage_statuses(codepipeline, pipeline: str) -> dict[str, str]:
+    """{stage: status of its latest execution} from GetPipelineState."""
+    state = codepipeline.get_pipeline_state(name=pipeline)
+    return {
+        s["stageName"]: s.get("latestExecution", {}).get("status", "—")
+        for s in state["stageStates"]
+    }
+
+
+def action_log_events(
+    logs, function_name: str, started: datetime, ended: datetime, slack_ms: int = 2000
+) -> list[dict]:
+    """The invocations (START…REPORT) the function began while the action ran.
+
+    This is what the console's Details link opens: the log stream of the invocation. The
+    REPORT line is written just after the function returns, so it may follow the action's end.
+    """
+    group = f"/aws/lambda/{function_name}"
+    start_ms = int(started.timestamp() * 1000)
+    end_ms = int(ended.timestamp() * 1000) + slack_ms
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group, startTime=start_ms, endTime=end_ms
+        )
+        events = [e for page in pages for e in page["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    events.sort(key=lambda e: (e["timestamp"], e.get("ingestionTime", 0)))
+    # keep whole invocations: from a START to its REPORT
+    kept, inside = [], False
+    for event in events:
+        message = event["message"]
+        if message.startswith("START RequestId:"):
+            inside = True
+        if inside:
+            kept.append(event)
+        if message.startswith("REPORT RequestId:"):
+            inside = False
+    return kept
+
+
+def user_parameters(url: str, expect: str | None = None) -> str:
+    """The health check's UserParameters: the plain URL, or JSON when a text is expected."""
+    if not expect or expect == "Congratulations":
+        return url
+    return json.dumps({"url": url, "expect": expect})

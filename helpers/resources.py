@@ -1,0 +1,435 @@
+"""Create what each notebook creates — idempotently, so any notebook can catch up.
+
+Every ``ensure_*`` step checks what exists and only creates or updates what is missing or
+different, so running it twice (or after a participant jumps ahead) is safe. The notebooks
+call these steps and show their source; ``catch_up(notebook)`` runs the steps of every
+earlier notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from . import packaging, pipelines
+from .workbook import Workbook
+
+POLICIES = Path(__file__).resolve().parents[1] / "data" / "policies"
+
+
+def load_policy(name: str) -> dict:
+    return json.loads((POLICIES / name).read_text())
+
+
+# -- 01: buckets, the site, the pipeline ----------------------------------------------------
+def ensure_bucket(book: Workbook, bucket: str, versioned: bool = False) -> None:
+    s3 = book.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        if book.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": book.region}
+            )
+    if versioned:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def ensure_buckets(book: Workbook) -> None:
+    """The versioned source bucket, the artifact store, and the bucket the site deploys to."""
+    names = book.names
+    ensure_bucket(book, names.source_bucket, versioned=True)  # S3 sources must be versioned
+    ensure_bucket(book, names.artifact_bucket)
+    ensure_bucket(book, names.site_bucket)
+
+
+def upload_site(book: Workbook, page: str | None = None) -> str:
+    """Zip the sample site and upload it as the source object; returns its version id."""
+    body = packaging.site_package(page)
+    s3 = book.client("s3")
+    return s3.put_object(Bucket=book.names.source_bucket, Key=book.names.site_key, Body=body)[
+        "VersionId"
+    ]
+
+
+def public_read_policy(bucket: str) -> dict:
+    """Anyone may GET the objects of this one bucket — nothing else, no listing."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadForTheSampleSite",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+
+
+def allow_public_site(book: Workbook) -> None:
+    """Let the health check (and you) read the site without AWS credentials.
+
+    New buckets block public policies; only this bucket's policy-related blocks are lifted.
+    """
+    s3 = book.client("s3")
+    bucket = book.names.site_bucket
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read_policy(bucket)))
+
+
+def pipeline_service_policy(book: Workbook) -> dict:
+    """What the pipeline's role may do: read the source, use the artifact store, deploy the
+    site, invoke (and list) Lambda functions."""
+    names = book.names
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadTheSource",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketVersioning"],
+                "Resource": [
+                    f"arn:aws:s3:::{names.source_bucket}",
+                    f"arn:aws:s3:::{names.source_bucket}/*",
+                ],
+            },
+            {
+                "Sid": "UseTheArtifactStoreAndDeployTheSite",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                "Resource": [
+                    f"arn:aws:s3:::{names.artifact_bucket}/*",
+                    f"arn:aws:s3:::{names.site_bucket}/*",
+                ],
+            },
+            {
+                "Sid": "InvokeLambdaActions",
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction", "lambda:ListFunctions"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def ensure_role(book: Workbook, name: str, trust: dict, description: str) -> str:
+    """A role with this trust policy; returns its ARN."""
+    iam = book.client("iam")
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description=description
+        )["Role"]["Arn"]
+
+
+def ensure_pipeline_role(book: Workbook) -> str:
+    arn = ensure_role(
+        book,
+        book.names.pipeline_role,
+        load_policy("codepipeline-trust-policy.json"),
+        "Service role of the workbook's pipeline",
+    )
+    book.client("iam").put_role_policy(
+        RoleName=book.names.pipeline_role,
+        PolicyName="workbook-pipeline-access",
+        PolicyDocument=json.dumps(pipeline_service_policy(book)),
+    )
+    return arn
+
+
+def pipeline_exists(book: Workbook) -> bool:
+    codepipeline = book.client("codepipeline")
+    try:
+        codepipeline.get_pipeline(name=book.names.pipeline)
+        return True
+    except codepipeline.exceptions.PipelineNotFoundException:
+        return False
+
+
+def ensure_pipeline(book: Workbook) -> dict:
+    """The two-stage pipeline (Source -> Deploy). Creating it runs it once, as on AWS."""
+    codepipeline = book.client("codepipeline")
+    names = book.names
+    if pipeline_exists(book):
+        return pipelines.get_declaration(codepipeline, names.pipeline)
+    role_arn = ensure_pipeline_role(book)
+    declaration = pipelines.two_stage_pipeline(
+        names.pipeline,
+        role_arn,
+        names.artifact_bucket,
+        names.source_bucket,
+        names.site_key,
+        names.site_bucket,
+    )
+    for attempt in range(8):
+        try:
+            codepipeline.create_pipeline(pipeline=declaration)
+            break
+        except codepipeline.exceptions.InvalidStructureException as error:
+            # IAM is eventually consistent: on AWS a role created seconds ago may not be
+            # assumable yet ("not authorized to perform AssumeRole").
+            if "AssumeRole" not in str(error) or attempt == 7 or book.target == "local":
+                raise
+            time.sleep(5)
+    pipelines.wait_for_all(codepipeline, names.pipeline, poll=poll_interval(book))
+    return pipelines.get_declaration(codepipeline, names.pipeline)
+
+
+def poll_interval(book: Workbook) -> float:
+    return 0.05 if book.target == "local" else 2.0
+
+
+def step_01(book: Workbook) -> None:
+    ensure_buckets(book)
+    s3 = book.client("s3")
+    try:
+        s3.head_object(Bucket=book.names.source_bucket, Key=book.names.site_key)
+    except s3.exceptions.ClientError:
+        upload_site(book)
+    allow_public_site(book)
+    ensure_pipeline(book)
+
+
+# -- 02: the Lambda execution role ----------------------------------------------------------
+def policy_arn(book: Workbook) -> str:
+    return f"arn:aws:iam::{book.account}:policy/{book.names.lambda_policy}"
+
+
+def ensure_lambda_policy(book: Workbook, document: dict | None = None) -> str:
+    """The managed policy CodePipelineLambdaExecPolicy; a new document becomes its default
+    version (what "Edit policy" does in the console)."""
+    iam = book.client("iam")
+    document = document or load_policy("CodePipelineLambdaExecPolicy.json")
+    arn = policy_arn(book)
+    try:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_policy(
+            PolicyName=book.names.lambda_policy,
+            PolicyDocument=json.dumps(document),
+            Description="Enables Lambda to execute code",
+        )
+        return arn
+    current = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+    current_document = current["PolicyVersion"]["Document"]
+    if isinstance(current_document, str):
+        from urllib.parse import unquote
+
+        current_document = json.loads(unquote(current_document))
+    if current_document != document:
+        versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+        for old in versions:
+            if not old["IsDefaultVersion"] and len(versions) >= 5:
+                iam.delete_policy_version(PolicyArn=arn, VersionId=old["VersionId"])
+        iam.create_policy_version(
+            PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True
+        )
+    return arn
+
+
+def ensure_lambda_role(book: Workbook) -> str:
+    """The role the function runs as: trusted by Lambda, with CodePipelineLambdaExecPolicy."""
+    arn = ensure_role(
+        book,
+        book.names.lambda_role,
+        load_policy("lambda-trust-policy.json"),
+        "Execution role of the workbook's Lambda functions",
+    )
+    book.client("iam").attach_role_policy(
+        RoleName=book.names.lambda_role, PolicyArn=ensure_lambda_policy(book)
+    )
+    return arn
+
+
+def step_02(book: Workbook) -> None:
+    ensure_lambda_role(book)
+
+
+# -- 03: the health-check function ----------------------------------------------------------
+def ensure_function(
+    book: Workbook, name: str, module: str, timeout: int = 20, memory: int = 128
+) -> dict:
+    """Create the function from ``helpers/functions/<module>.py`` or update it to that code."""
+    lam = book.client("lambda")
+    package = packaging.function_package(module)
+    role_arn = book.client("iam").get_role(RoleName=book.names.lambda_role)["Role"]["Arn"]
+    try:
+        config = lam.get_function_configuration(FunctionName=name)
+    except lam.exceptions.ResourceNotFoundException:
+        config = None
+    if config is None:
+        for attempt in range(8):  # on AWS a brand-new role may not be assumable for a few s
+            try:
+                config = lam.create_function(
+                    FunctionName=name,
+                    Runtime="python3.12",
+                    Role=role_arn,
+                    Handler=f"{module}.lambda_handler",
+                    Code={"ZipFile": package},
+                    Timeout=timeout,
+                    MemorySize=memory,
+                    Description="Workbook: invoked by CodePipeline",
+                )
+                break
+            except lam.exceptions.InvalidParameterValueException:
+                if attempt == 7 or book.target == "local":
+                    raise
+                time.sleep(5)
+    else:
+        import base64
+        import hashlib
+
+        digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
+        if config["CodeSha256"] != digest:
+            config = lam.update_function_code(FunctionName=name, ZipFile=package)
+        if config["Timeout"] != timeout or config["MemorySize"] != memory:
+            lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+            config = lam.update_function_configuration(
+                FunctionName=name, Timeout=timeout, MemorySize=memory
+            )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    return config
+
+
+def ensure_health_function(book: Workbook) -> dict:
+    return ensure_function(book, book.names.health_function, "health_check")
+
+
+def step_03(book: Workbook) -> None:
+    ensure_health_function(book)
+
+
+# -- 04: the Lambda action ------------------------------------------------------------------
+def ensure_lambda_stage(book: Workbook, user_parameters: str | None = None) -> dict:
+    """Add LambdaStage with the health-check action (UserParameters = the site's URL)."""
+    codepipeline = book.client("codepipeline")
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    edited = pipelines.add_lambda_stage(
+        declaration,
+        book.names.health_function,
+        user_parameters or book.site_url(),
+    )
+    if _stages(edited) != _stages(declaration):
+        codepipeline.update_pipeline(pipeline=edited)
+    return pipelines.get_declaration(codepipeline, book.names.pipeline)
+
+
+def _stages(declaration: dict) -> list:
+    return json.loads(json.dumps(declaration["stages"], sort_keys=True))
+
+
+def step_04(book: Workbook) -> None:
+    codepipeline = book.client("codepipeline")
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    if not any(s["name"] == "LambdaStage" for s in declaration["stages"]):
+        ensure_lambda_stage(book)
+
+
+# -- 05: a release through the Lambda action ------------------------------------------------
+def restore_site(book: Workbook) -> None:
+    """Put the original sample site back as the source (05 breaks it on purpose)."""
+    s3 = book.client("s3")
+    current = s3.get_object(Bucket=book.names.source_bucket, Key=book.names.site_key)
+    if current["Body"].read() != packaging.site_package():
+        upload_site(book)
+
+
+def step_05(book: Workbook) -> None:
+    restore_site(book)
+
+
+# -- 06: the CloudFormation function --------------------------------------------------------
+def upload_template(book: Workbook, template: str | None = None) -> str:
+    s3 = book.client("s3")
+    return s3.put_object(
+        Bucket=book.names.source_bucket,
+        Key=book.names.template_key,
+        Body=packaging.template_package(template),
+    )["VersionId"]
+
+
+def deployer_user_parameters(book: Workbook) -> str:
+    return json.dumps(
+        {
+            "stack": book.names.stack,
+            "file": "template-package/template.json",
+            "artifact": "MyTemplate",
+        }
+    )
+
+
+def ensure_stack_stage(book: Workbook) -> dict:
+    """A MyTemplate source action and a stage whose Lambda action deploys the stack."""
+    codepipeline = book.client("codepipeline")
+    names = book.names
+    declaration = pipelines.get_declaration(codepipeline, names.pipeline)
+    edited = pipelines.add_action(
+        declaration,
+        "Source",
+        pipelines.s3_source_action(
+            "TemplateSource", names.source_bucket, names.template_key, "MyTemplate"
+        ),
+    )
+    edited = pipelines.add_stage(
+        edited,
+        {
+            "name": "StackStage",
+            "actions": [
+                pipelines.lambda_action(
+                    "DeployStack",
+                    names.deployer_function,
+                    deployer_user_parameters(book),
+                    inputs=("MyTemplate",),
+                )
+            ],
+        },
+    )
+    if _stages(edited) != _stages(declaration):
+        codepipeline.update_pipeline(pipeline=edited)
+    return pipelines.get_declaration(codepipeline, names.pipeline)
+
+
+def step_06(book: Workbook) -> None:
+    s3 = book.client("s3")
+    try:
+        s3.head_object(Bucket=book.names.source_bucket, Key=book.names.template_key)
+    except s3.exceptions.ClientError:
+        upload_template(book)
+    ensure_lambda_policy(book, load_policy("CodePipelineLambdaExecPolicy-CloudFormation.json"))
+    ensure_function(book, book.names.deployer_function, "stack_deployer")
+    ensure_stack_stage(book)
+
+
+STEPS = {
+    "01": step_01,
+    "02": step_02,
+    "03": step_03,
+    "04": step_04,
+    "05": step_05,
+    "06": step_06,
+}
+
+
+def catch_up(book: Workbook, notebook: str) -> list[str]:
+    """Run the steps of every notebook before ``notebook`` ('04' runs 01-03); returns them."""
+    done = []
+    for number, step in STEPS.items():
+        if number >= notebook:
+            break
+        step(book)
+        done.append(number)
+    return done

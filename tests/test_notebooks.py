@@ -1,0 +1,165 @@
+"""The workbook's notebooks: their skeleton, and each one run on its own and on the AWS path.
+
+`make test` also re-runs them all in order with nbval, comparing outputs strictly; these tests
+cover what nbval doesn't: a participant who jumps straight to notebook N, and the
+WORKBOOK_TARGET=aws path (against a local cloud, offline, through AWS_ENDPOINT_URL only).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NAMES = [p.stem for p in NOTEBOOKS]
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def markdown(notebook) -> str:
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def code_cells(notebook):
+    return [c for c in notebook.cells if c.cell_type == "code"]
+
+
+def test_the_notebooks_are_the_ordered_workbook():
+    assert NAMES == [
+        "00_welcome_and_setup",
+        "01_create_the_pipeline",
+        "02_execution_role",
+        "03_health_check_function",
+        "04_add_the_lambda_action",
+        "05_release_and_watch",
+        "06_cloudformation_function",
+        "08_clean_up",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_skeleton(path):
+    notebook = read(path)
+    text = markdown(notebook)
+    headings = re.findall(r"^(#{1,3}) (.+)$", text, re.MULTILINE)
+    titles = [h for level, h in headings if level == "#"]
+    assert len(titles) == 1, "one title"
+    sections = [h for level, h in headings if level == "##"]
+    assert sections[0] == "Overview" and sections[1] == "Prerequisites"
+    assert sections[-1] == "Summary"
+    assert ("###", "What's next?") in headings
+    overview = text.split("## Overview", 1)[1].split("##", 1)[0]
+    assert re.search(r"^1\. ", overview, re.MULTILINE), "numbered learning objectives"
+    prerequisites = text.split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
+    assert "| Concept | Importance | Notes |" in prerequisites
+    assert re.search(r"Time to learn\*\*: \d+ minutes", prerequisites)
+    first_code = code_cells(notebook)[0].source
+    assert "wb.connect()" in first_code
+    if path.stem != "00_welcome_and_setup":
+        number = path.stem[:2]
+        assert f'resources.catch_up(book, "{number}")' in first_code
+        assert "> **In the console:**" in text, "each step maps to the console's clicks"
+    if path.stem >= "02":
+        assert (
+            "## Exercise" in text
+            and "<details>" in text
+            and "from helpers import exercises"
+            in ("\n".join(c.source for c in code_cells(notebook)))
+        )
+    # navigation, first and last
+    assert "[Contents](../README.md" in notebook.cells[0].source
+    assert notebook.cells[-1].source == notebook.cells[0].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_committed_outputs_are_from_a_clean_run(path):
+    notebook = read(path)
+    for cell in code_cells(notebook):
+        assert cell.execution_count is not None, "every code cell was run"
+        assert "clear_output" not in cell.source and "input(" not in cell.source
+        for output in cell.outputs:
+            assert output.output_type != "error", cell.source
+    assert "widgets" not in notebook.metadata, "no saved widget state (ids change every run)"
+
+
+def execute(path: Path, env: dict[str, str], monkeypatch) -> None:
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    notebook = read(path)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=False,
+    )
+    client.execute()  # raises CellExecutionError on the first failing cell
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_each_notebook_runs_alone_on_a_fresh_local_cloud(path, tmp_path, monkeypatch):
+    from helpers import localcloud
+
+    env = {
+        "WORKBOOK_TARGET": "local",
+        "WORKBOOK_PREFIX": "alone",
+        "LOCALCLOUD_STATE_DIR": str(tmp_path),
+        "AWS_ENDPOINT_URL": None,
+    }
+    try:
+        execute(path, env, monkeypatch)
+    finally:
+        monkeypatch.setenv("LOCALCLOUD_STATE_DIR", str(tmp_path))
+        localcloud.stop()
+
+
+def test_the_aws_path_runs_offline_against_an_endpoint(cloud_endpoint, monkeypatch):
+    """WORKBOOK_TARGET=aws uses nothing but the standard AWS configuration: pointed at a local
+    cloud through AWS_ENDPOINT_URL, all notebooks run in order."""
+    env = {
+        "WORKBOOK_TARGET": "aws",
+        "WORKBOOK_CONFIRM": "yes",
+        "WORKBOOK_PREFIX": "awspath",
+        "AWS_ENDPOINT_URL": cloud_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_PROFILE": None,
+        # fail loudly if anything on this path tried to start a local cloud of its own
+        "LOCALCLOUD_STATE_DIR": "/nonexistent/localcloud-state",
+    }
+    for path in NOTEBOOKS:
+        execute(path, env, monkeypatch)
+
+
+def test_aws_target_asks_for_confirmation_before_creating_anything(
+    cloud_endpoint, monkeypatch, capsys
+):
+    from helpers import workbook
+
+    monkeypatch.setenv("WORKBOOK_TARGET", "aws")
+    monkeypatch.delenv("WORKBOOK_CONFIRM", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", cloud_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with pytest.raises(workbook.NotConfirmed, match="WORKBOOK_CONFIRM=yes"):
+        workbook.connect()
+    shown = capsys.readouterr().out
+    assert "account 123456789012, region eu-west-1" in shown
+    assert "Estimated cost" in shown and "$0.002 per action-execution minute" in shown
+    assert os.environ["AWS_ENDPOINT_URL"] == cloud_endpoint

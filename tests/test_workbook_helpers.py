@@ -1,0 +1,201 @@
+"""The small modules the notebooks call: pipeline edits, packaging, timings, exercise checks."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from helpers import exercises, packaging, pipelines, timings, workbook
+
+REPORT_COLD = (
+    "REPORT RequestId: 3f1c0a57-1d0e-4c5b-9a11-0c2f8f1e2d3a\tDuration: 15.74 ms"
+    "\tBilled Duration: 147 ms\tMemory Size: 128 MB\tMax Memory Used: 56 MB"
+    "\tInit Duration: 130.49 ms"
+)
+REPORT_WARM = (
+    "REPORT RequestId: 9a9a9a9a-1d0e-4c5b-9a11-0c2f8f1e2d3a\tDuration: 2.19 ms"
+    "\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 56 MB"
+)
+
+
+def two_stage():
+    return pipelines.two_stage_pipeline(
+        "p", "arn:aws:iam::111111111111:role/r", "art", "src", "SampleApp.zip", "site"
+    )
+
+
+def test_add_lambda_stage_appends_once_and_leaves_the_original_alone():
+    original = two_stage()
+    edited = pipelines.add_lambda_stage(original, "fn", "http://example.com/")
+    again = pipelines.add_lambda_stage(edited, "fn", "http://example.com/other")
+    assert [s["name"] for s in original["stages"]] == ["Source", "Deploy"]
+    assert [s["name"] for s in again["stages"]] == ["Source", "Deploy", "LambdaStage"]
+    action = again["stages"][-1]["actions"][0]
+    assert action["actionTypeId"] == pipelines.LAMBDA_INVOKE
+    assert action["configuration"] == {
+        "FunctionName": "fn",
+        "UserParameters": "http://example.com/other",
+    }
+
+
+def test_add_action_to_a_missing_stage_says_which():
+    with pytest.raises(KeyError, match="NoSuchStage"):
+        pipelines.add_action(two_stage(), "NoSuchStage", pipelines.lambda_action("a", "fn"))
+
+
+def test_declarations_are_valid_codepipeline_input():
+    """botocore's own model accepts what the helpers build (as UpdatePipeline input)."""
+    from botocore.validate import ParamValidator
+
+    client = boto3.client(
+        "codepipeline", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    shape = client.meta.service_model.operation_model("UpdatePipeline").input_shape
+    declaration = pipelines.add_lambda_stage(two_stage(), "fn", "http://example.com/")
+    declaration = pipelines.add_action(
+        declaration, "LambdaStage", pipelines.lambda_action("Second", "fn", "x", inputs=("A",))
+    )
+    report = ParamValidator().validate({"pipeline": declaration}, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_structure_lists_stages_actions_and_artifacts():
+    text = pipelines.structure(pipelines.add_lambda_stage(two_stage(), "fn", "u"))
+    assert text.splitlines() == [
+        "p (V2)",
+        "└─ Source",
+        "   └─ [1] Source: Source/S3 SampleApp.zip out: SourceArtifact",
+        "└─ Deploy",
+        "   └─ [1] DeploySite: Deploy/S3 site in: SourceArtifact",
+        "└─ LambdaStage",
+        "   └─ [1] MyLambdaAction: Invoke/Lambda fn",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expect", "expected"),
+    [
+        (None, "http://h/index.html"),
+        ("Congratulations", "http://h/index.html"),
+        ("Hello", json.dumps({"url": "http://h/index.html", "expect": "Hello"})),
+    ],
+)
+def test_user_parameters_use_the_plain_form_when_they_can(expect, expected):
+    assert pipelines.user_parameters("http://h/index.html", expect) == expected
+
+
+def test_packages_are_deterministic():
+    assert packaging.function_package("health_check") == packaging.function_package("health_check")
+    assert packaging.list_zip(packaging.template_package()) == ["template-package/template.json"]
+    assert packaging.list_zip(packaging.site_package()) == ["about.html", "index.html"]
+    assert packaging.site_package("<h1>x</h1>") != packaging.site_package()
+
+
+def test_report_lines_become_a_frame():
+    events = [
+        {"timestamp": 1_700_000_000_000, "message": "START RequestId: x Version: $LATEST"},
+        {"timestamp": 1_700_000_000_010, "message": REPORT_COLD},
+        {"timestamp": 1_700_000_001_000, "message": REPORT_WARM},
+    ]
+    frame = timings.report_lines_to_frame(events)
+    assert list(frame["duration_ms"]) == [15.74, 2.19]
+    assert list(frame["billed_ms"]) == [147, 3]
+    assert list(frame["cold_start"]) == [True, False]
+    assert frame["init_ms"].iloc[0] == 130.49
+
+
+def test_invocations_frame_has_one_row_per_invocation_with_its_reported_outcome():
+    lines = [
+        "START RequestId: a Version: $LATEST",
+        "Creating stack s",
+        "Putting job continuation for job j1: Stack create started",
+        "Job j1: function complete",
+        "END RequestId: a",
+        REPORT_COLD,
+        "START RequestId: b Version: $LATEST",
+        "Putting job success for job j2: Stack update complete",
+        "END RequestId: b",
+        REPORT_WARM,
+    ]
+    frame = timings.invocations_frame([{"message": m, "timestamp": 0} for m in lines])
+    assert list(frame["outcome"]) == [
+        "Putting job continuation for job j1: Stack create started",
+        "Putting job success for job j2: Stack update complete",
+    ]
+    assert list(frame["cold_start"]) == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("statement", "verdict"),
+    [
+        (None, "Not yet: set `statement`"),
+        (
+            {
+                "Effect": "Allow",
+                "Action": ["codepipeline:PutJobSuccessResult"],
+                "Resource": "*",
+            },
+            "Not yet: Action must include",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "codepipeline:PutJobSuccessResult",
+                    "codepipeline:PutJobFailureResult",
+                ],
+                "Resource": "arn:aws:codepipeline:us-east-1:111111111111:p",
+            },
+            'Not yet: PutJob*Result support no resource-level permissions: "Resource" must be',
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "codepipeline:PutJobSuccessResult",
+                    "codepipeline:PutJobFailureResult",
+                ],
+                "Resource": "*",
+            },
+            "✓ the function may report both kinds of job result.",
+        ),
+    ],
+)
+def test_report_statement_check(statement, verdict, capsys):
+    exercises.check_report_statement(statement)
+    assert capsys.readouterr().out.startswith(verdict)
+
+
+@pytest.mark.parametrize("bad", ["", "-x", "UPPER", "a" * 21, "a_b"])
+def test_prefix_is_checked(bad, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_PREFIX", bad)
+    if bad == "":
+        assert workbook.prefix() == workbook.default_prefix()
+    else:
+        with pytest.raises(ValueError, match="WORKBOOK_PREFIX"):
+            workbook.prefix()
+
+
+def test_target_is_checked(monkeypatch):
+    monkeypatch.setenv("WORKBOOK_TARGET", "staging")
+    with pytest.raises(ValueError, match="'local' or 'aws'"):
+        workbook.target()
+
+
+def test_site_url_is_the_one_difference_between_targets(monkeypatch):
+    session = boto3.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1"
+    )
+    monkeypatch.setenv("WORKBOOK_PREFIX", "wb-ada")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    on_aws = workbook.Workbook(session, "111122223333", "aws")
+    assert on_aws.site_url() == (
+        "https://wb-ada-site-111122223333-eu-west-1.s3.eu-west-1.amazonaws.com/index.html"
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    local = workbook.Workbook(session, "111122223333", "local")
+    assert local.site_url("about.html") == (
+        "http://127.0.0.1:4566/wb-ada-site-111122223333-eu-west-1/about.html"
+    )
