@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 
 lab: setup
 	@echo "Local cloud: $$($(BIN)/python -m helpers.localcloud --ensure)"
-	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(JUPYTER_PORT) --notebook-dir notebooks
+	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(JUPYTER_PORT) --notebook-dir notebooks \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: setup lint
 	$(BIN)/python -m pytest

@@ -153,11 +153,15 @@ class ReleasePanel(widgets.VBox):
     def release(self) -> dict:
         """Release change and follow it to the end (what the button does, in the foreground)."""
         codepipeline = self.book.client("codepipeline")
+        execution_id = codepipeline.start_pipeline_execution(name=self.view.pipeline)[
+            "pipelineExecutionId"
+        ]
+        return self.follow(execution_id)
+
+    def follow(self, execution_id: str) -> dict:
+        """Show an execution's progress (a release, or a retried one) until it finishes."""
         self.button.disabled = True
         try:
-            execution_id = codepipeline.start_pipeline_execution(name=self.view.pipeline)[
-                "pipelineExecutionId"
-            ]
             self.status.value = f"Release {execution_id[:8]}… in progress"
             self.last_execution = self.view.watch(execution_id)
             self.status.value = (
