@@ -29,6 +29,15 @@ class AwsError(Exception):
         """restJson1 (Lambda): the code travels in the x-amzn-ErrorType header."""
         return json.dumps({"Type": self.sender, "Message": self.message}).encode()
 
+    def query_xml_body(self) -> bytes:
+        """awsQuery (IAM, STS, CloudFormation)."""
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>'
+            f"<Type>{'Sender' if self.sender == 'User' else 'Receiver'}</Type>"
+            f"<Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message></Error>"
+            "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        ).encode()
+
     def s3_xml_body(self) -> bytes:
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -108,7 +108,77 @@ class LocalCloudApp:
                 {"Content-Type": "application/x-amz-json-1.1"},
                 error.json_body(),
             )
-        return self.moto(environ, start_response)
+        return self._moto(environ, start_response)
+
+    def _moto(self, environ: dict, start_response, after_success=None):
+        """moto's answer — or, where moto has no answer (an unimplemented operation makes it
+        raise or reply with an HTML error page), AWS's modelled "unknown operation" error.
+        ``after_success`` runs once moto has accepted the request."""
+        captured: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        try:
+            result = self.moto(environ, capture)
+            try:
+                body = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except Exception:
+            captured, body = {}, b""
+        status = captured.get("status", "500")
+        if status.startswith("5") or (
+            status.startswith("404") and body[:100].lower().lstrip().startswith(b"<!doctype html")
+        ):
+            return self._unsupported(environ, start_response)
+        if after_success is not None and status.startswith("200"):
+            after_success()
+        start_response(status, captured["headers"])
+        return [body]
+
+    def _unsupported(self, environ: dict, start_response):
+        """The error AWS gives an operation it doesn't know, in the request's protocol."""
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        service, _ = _scope(environ)
+        path = environ.get("PATH_INFO", "")
+        operation = (
+            target.rpartition(".")[2]
+            or parse_qs((_read_body(environ) or b"").decode("utf-8", "replace")).get(
+                "Action", [f"{environ.get('REQUEST_METHOD')} {path}"]
+            )[0]
+        )
+        message = (
+            f"The local cloud does not emulate {service or 'this service'} {operation}. "
+            "Run it against AWS (WORKBOOK_TARGET=aws)."
+        )
+        if target:
+            error = AwsError("UnknownOperationException", message)
+            return self._reply(
+                start_response,
+                400,
+                {"Content-Type": "application/x-amz-json-1.1"},
+                error.json_body(),
+            )
+        if path.startswith("/20"):  # restJson1 services such as Lambda
+            error = AwsError("UnknownOperationException", message)
+            return self._reply(
+                start_response,
+                400,
+                {"Content-Type": "application/json", "X-Amzn-ErrorType": error.code},
+                error.rest_json_body(),
+            )
+        if service in (None, "s3"):
+            error = AwsError("NotImplemented", message)
+            return self._reply(
+                start_response, 400, {"Content-Type": "application/xml"}, error.s3_xml_body()
+            )
+        error = AwsError("InvalidAction", message)
+        return self._reply(
+            start_response, 400, {"Content-Type": "text/xml"}, error.query_xml_body()
+        )
 
     def _install_cloudformation(self) -> None:
         """Patch moto's CloudFormation on first use: importing it takes ~2 s (it loads the
@@ -141,28 +211,20 @@ class LocalCloudApp:
                 return self._reply(start_response, error.status, headers, error.json_body())
             return self._reply(start_response, 200, headers, json.dumps(result).encode())
         if operation in ("CreatePipeline", "DeletePipeline"):
-            return self._around_moto(environ, start_response, operation, region, body)
-        return self.moto(environ, start_response)
-
-    def _around_moto(self, environ, start_response, operation: str, region: str, body: bytes):
-        """Let moto store the declaration, then do what AWS does next."""
-        captured: dict = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        chunks = b"".join(self.moto(environ, capture))
-        if captured["status"].startswith("200"):
+            # Let moto store (or drop) the declaration, then do what AWS does next.
             params = json.loads(body or b"{}")
             engine = self.engines(region)
             if operation == "CreatePipeline":
                 # AWS starts a pipeline once when it is created.
-                engine.start(params["pipeline"]["name"], trigger_type="CreatePipeline")
+                def after() -> None:
+                    engine.start(params["pipeline"]["name"], trigger_type="CreatePipeline")
             else:
-                engine.forget(params["name"])
-        start_response(captured["status"], captured["headers"])
-        return [chunks]
+
+                def after() -> None:
+                    engine.forget(params["name"])
+
+            return self._moto(environ, start_response, after)
+        return self._moto(environ, start_response)
 
     def _invoke(self, environ: dict, start_response, name: str, region: str):
         body = _read_body(environ)

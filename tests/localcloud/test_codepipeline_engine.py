@@ -269,6 +269,34 @@ def test_continuation_token_reinvokes_with_the_token(aws, world):
     assert first["id"] != second["id"], "a continuation is a new job"
 
 
+def test_get_job_details_is_the_event_plus_type_and_context(aws, world):
+    cp = aws("codepipeline")
+    pipeline = create(aws, world, {"name": "LambdaStage", "actions": [lambda_action(world)]})
+    release(aws, pipeline)
+    job = jobs_seen(aws, world)[-1]
+    response = cp.get_job_details(jobId=job["id"])
+    assert_valid_output(cp, "GetJobDetails", response)
+    details = response["jobDetails"]
+    assert details["data"]["inputArtifacts"] == job["inputs"]
+    assert details["data"]["actionTypeId"] == LAMBDA
+    assert details["data"]["pipelineContext"]["pipelineName"] == pipeline
+    assert details["data"]["pipelineContext"]["stage"]["name"] == "LambdaStage"
+    with pytest.raises(cp.exceptions.JobNotFoundException):
+        cp.get_job_details(jobId="11111111-abcd-1111-abcd-111111abcdef")
+
+
+def test_operations_nobody_emulates_get_a_modelled_error_not_a_500(aws):
+    cp = aws("codepipeline")
+    with pytest.raises(cp.exceptions.ClientError) as raised:
+        cp.poll_for_jobs(
+            actionTypeId={"category": "Build", "owner": "Custom", "provider": "x", "version": "1"}
+        )
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Error"]["Code"] == "UnknownOperationException"
+    assert "does not emulate codepipeline PollForJobs" in error["Error"]["Message"]
+
+
 def test_reporting_twice_and_unknown_jobs_are_modelled_errors(aws, world):
     cp = aws("codepipeline")
     pipeline = create(aws, world, {"name": "LambdaStage", "actions": [lambda_action(world)]})

@@ -139,6 +139,7 @@ class Job:
     failure: dict | None = None
     request_id: str | None = None
     created: datetime = field(default_factory=utcnow)
+    data: dict = field(default_factory=dict)  # the event's "data", as the function got it
 
 
 class PipelineEngine:
@@ -628,7 +629,33 @@ class PipelineEngine:
         store = run.execution.declaration.get("artifactStore") or {}
         if store.get("encryptionKey"):
             data["encryptionKey"] = store["encryptionKey"]
+        job.data = data
         return {"CodePipeline.job": {"id": job.id, "accountId": self.account_id, "data": data}}
+
+    def job_details(self, job_id: str) -> dict:
+        """GetJobDetails: the event's data plus actionTypeId and pipelineContext."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise exc.job_not_found(job_id)
+            run = job.action
+            execution = run.execution
+            pipeline = self._pipeline(execution.pipeline_name)
+            data = {
+                **job.data,
+                "actionTypeId": run.declaration["actionTypeId"],
+                "pipelineContext": {
+                    "pipelineName": execution.pipeline_name,
+                    "stage": {"name": run.stage_name},
+                    "action": {
+                        "name": run.name,
+                        "actionExecutionId": run.id,
+                    },
+                    "pipelineArn": pipeline._arn,
+                    "pipelineExecutionId": execution.id,
+                },
+            }
+            return {"id": job.id, "data": data, "accountId": self.account_id}
 
     def _artifact_credentials(self) -> dict:
         alphabet = string.ascii_uppercase + string.digits

@@ -19,6 +19,7 @@ OWNED = {
     "ListActionExecutions",
     "PutJobSuccessResult",
     "PutJobFailureResult",
+    "GetJobDetails",
 }
 
 
@@ -97,6 +98,9 @@ class CodePipelineResponses:
     def _PutJobFailureResult(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
         self._job_engine(p["jobId"]).put_job_failure(p["jobId"], p["failureDetails"])
         return {}
+
+    def _GetJobDetails(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
+        return {"jobDetails": self._job_engine(p["jobId"]).job_details(p["jobId"])}
 
     # -- state ----------------------------------------------------------------------------
     def _GetPipelineState(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
