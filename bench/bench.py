@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import io
 import json
 import re
 import statistics
@@ -17,21 +16,12 @@ import subprocess
 import sys
 import time
 import uuid
-import zipfile
-from pathlib import Path
 
 import boto3
 
-from helpers import localcloud
+from helpers import localcloud, packaging, pipelines
 
-ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 7
-TARGETS = {
-    "warm release": ("< 0.10 x boto3 cold start", 0.10),
-    "cold release": ("< 2.0 x boto3 cold start", 2.0),
-    "warm invoke overhead": ("< 2 ms", None),
-    "local cloud start-up": ("< 2 s", None),
-}
 
 
 def median_ms(samples: list[float]) -> float:
@@ -42,14 +32,6 @@ def time_command(command: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - started
-
-
-def zip_bytes(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as package:
-        for name, content in files.items():
-            package.writestr(name, content)
-    return buffer.getvalue()
 
 
 def main() -> None:
@@ -111,7 +93,9 @@ def run_against(endpoint: str) -> dict[str, float]:
     for bucket in ("bench-source", "bench-store", "bench-site"):
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket="bench-source", VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket="bench-source", Key="site.zip", Body=zip_bytes({"index.html": "x"}))
+    s3.put_object(
+        Bucket="bench-source", Key="site.zip", Body=packaging.zip_files({"index.html": "x"})
+    )
     s3.put_object(Bucket="bench-site", Key="index.html", Body=b"<h1>Congratulations</h1>")
     s3.put_bucket_policy(
         Bucket="bench-site",
@@ -129,21 +113,24 @@ def run_against(endpoint: str) -> dict[str, float]:
             }
         ),
     )
-    code = (ROOT / "helpers/functions/health_check.py").read_text()
     lam.create_function(
         FunctionName="bench-check",
         Runtime="python3.12",
         Role=lambda_role,
         Handler="health_check.lambda_handler",
         Timeout=20,
-        Code={"ZipFile": zip_bytes({"health_check.py": code})},
+        Code={"ZipFile": packaging.function_package("health_check")},
     )
     lam.create_function(
         FunctionName="bench-noop",
         Runtime="python3.12",
         Role=lambda_role,
         Handler="app.handler",
-        Code={"ZipFile": zip_bytes({"app.py": "def handler(e, c):\n  return 1\n"})},
+        Code={"ZipFile": packaging.zip_files({"app.py": "def handler(e, c):\n  return 1\n"})},
+    )
+    source = pipelines.s3_source_action("Source", "bench-source", "site.zip", "SourceArtifact")
+    check = pipelines.lambda_action(
+        "MyLambdaAction", "bench-check", f"{endpoint}/bench-site/index.html"
     )
     cp.create_pipeline(
         pipeline={
@@ -151,44 +138,8 @@ def run_against(endpoint: str) -> dict[str, float]:
             "roleArn": pipeline_role,
             "artifactStore": {"type": "S3", "location": "bench-store"},
             "stages": [
-                {
-                    "name": "Source",
-                    "actions": [
-                        {
-                            "name": "Source",
-                            "actionTypeId": {
-                                "category": "Source",
-                                "owner": "AWS",
-                                "provider": "S3",
-                                "version": "1",
-                            },
-                            "configuration": {
-                                "S3Bucket": "bench-source",
-                                "S3ObjectKey": "site.zip",
-                                "PollForSourceChanges": "false",
-                            },
-                            "outputArtifacts": [{"name": "SourceArtifact"}],
-                        }
-                    ],
-                },
-                {
-                    "name": "LambdaStage",
-                    "actions": [
-                        {
-                            "name": "MyLambdaAction",
-                            "actionTypeId": {
-                                "category": "Invoke",
-                                "owner": "AWS",
-                                "provider": "Lambda",
-                                "version": "1",
-                            },
-                            "configuration": {
-                                "FunctionName": "bench-check",
-                                "UserParameters": f"{endpoint}/bench-site/index.html",
-                            },
-                        }
-                    ],
-                },
+                {"name": "Source", "actions": [source]},
+                {"name": "LambdaStage", "actions": [check]},
             ],
         }
     )

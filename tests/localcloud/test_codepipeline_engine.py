@@ -7,12 +7,12 @@ import time
 
 import pytest
 
+from helpers import pipelines
+
 from ..conftest import JOB_TIMEOUT_S
 from .conftest import assert_valid_output, log_messages, unique, wait_for_execution, zip_bytes
 
-SOURCE = {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"}
-DEPLOY = {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"}
-LAMBDA = {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"}
+LAMBDA = pipelines.LAMBDA_INVOKE
 
 # Reports success and records each job it got (id, token, user parameters, input artifacts).
 RECORDING_FUNCTION = """
@@ -81,21 +81,8 @@ def jobs_seen(aws, world) -> list[dict]:
 
 
 def source_stage(world):
-    return {
-        "name": "Source",
-        "actions": [
-            {
-                "name": "Source",
-                "actionTypeId": SOURCE,
-                "configuration": {
-                    "S3Bucket": world["source"],
-                    "S3ObjectKey": "site.zip",
-                    "PollForSourceChanges": "false",
-                },
-                "outputArtifacts": [{"name": "SourceArtifact"}],
-            }
-        ],
-    }
+    source = pipelines.s3_source_action("Source", world["source"], "site.zip", "SourceArtifact")
+    return {"name": "Source", "actions": [source]}
 
 
 def lambda_action(world, name="MyLambdaAction", params=None, run_order=1, outputs=()):
@@ -215,14 +202,7 @@ def test_run_order_parallel_and_sequential_and_artifacts_by_name(aws, world):
 def test_s3_deploy_extracts_the_site(aws, world):
     deploy = {
         "name": "Deploy",
-        "actions": [
-            {
-                "name": "DeploySite",
-                "actionTypeId": DEPLOY,
-                "configuration": {"BucketName": world["site"], "Extract": "true"},
-                "inputArtifacts": [{"name": "SourceArtifact"}],
-            }
-        ],
+        "actions": [pipelines.s3_deploy_action("DeploySite", world["site"], "SourceArtifact")],
     }
     pipeline = create(aws, world, deploy)
     assert release(aws, pipeline)["status"] == "Succeeded"

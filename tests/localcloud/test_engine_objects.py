@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from helpers import pipelines
 from helpers.localcloud.codepipeline.models import NO_RESULT_MESSAGE, PipelineEngine
 from helpers.localcloud.errors import AwsError
 
@@ -64,17 +65,7 @@ def declared(monkeypatch):
                         {
                             "name": "Source",
                             "actions": [
-                                {
-                                    "name": "Source",
-                                    "actionTypeId": {
-                                        "category": "Source",
-                                        "owner": "AWS",
-                                        "provider": "S3",
-                                        "version": "1",
-                                    },
-                                    "configuration": {"S3Bucket": "src", "S3ObjectKey": "app.zip"},
-                                    "outputArtifacts": [{"name": "Src"}],
-                                }
+                                pipelines.s3_source_action("Source", "src", "app.zip", "Src")
                             ],
                         },
                         {"name": "Invoke", "actions": list(lambda_actions)},

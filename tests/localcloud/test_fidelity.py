@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import pipelines
+
 from .conftest import unique, wait_for_execution, zip_bytes
 from .test_codepipeline_engine import LAMBDA, actions
 
@@ -80,35 +82,21 @@ def test_the_pages_own_python_sample_fails_on_python3_and_reports_it(aws, roles,
         aws("cloudformation").describe_stacks(StackName=stack)
 
 
-def create_with_source(aws, world, key, action):
+def create_with_source(
+    aws, world, key, action, output="MyTemplate", stages=(), stage_name="Deploy"
+):
+    """A pipeline: an S3 source (``key`` -> ``output``), then ``stages``, then ``action``."""
     name = unique("pipe")
+    source = pipelines.s3_source_action("Source", world["source"], key, output)
     aws("codepipeline").create_pipeline(
         pipeline={
             "name": name,
             "roleArn": world["role"],
             "artifactStore": {"type": "S3", "location": world["store"]},
             "stages": [
-                {
-                    "name": "Source",
-                    "actions": [
-                        {
-                            "name": "Source",
-                            "actionTypeId": {
-                                "category": "Source",
-                                "owner": "AWS",
-                                "provider": "S3",
-                                "version": "1",
-                            },
-                            "configuration": {
-                                "S3Bucket": world["source"],
-                                "S3ObjectKey": key,
-                                "PollForSourceChanges": "false",
-                            },
-                            "outputArtifacts": [{"name": "MyTemplate"}],
-                        }
-                    ],
-                },
-                {"name": "Deploy", "actions": [action]},
+                {"name": "Source", "actions": [source]},
+                *stages,
+                {"name": stage_name, "actions": [action]},
             ],
         }
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import pipelines
+
 from .conftest import log_messages, unique, wait_for_execution, zip_bytes
 from .test_codepipeline_engine import LAMBDA, actions
 from .test_fidelity import TEMPLATE, create_with_source
@@ -107,63 +109,19 @@ def test_health_check_passes_on_the_deployed_site_and_fails_without_the_text(
     url = f"{cloud_endpoint}/{site}/index.html"
     deploy_stage = {
         "name": "Deploy",
-        "actions": [
-            {
-                "name": "DeploySite",
-                "actionTypeId": {
-                    "category": "Deploy",
-                    "owner": "AWS",
-                    "provider": "S3",
-                    "version": "1",
-                },
-                "configuration": {"BucketName": site, "Extract": "true"},
-                "inputArtifacts": [{"name": "SourceArtifact"}],
-            }
-        ],
+        "actions": [pipelines.s3_deploy_action("DeploySite", site, "SourceArtifact")],
     }
-    check_stage = {
-        "name": "LambdaStage",
-        "actions": [
-            {
-                "name": "MyLambdaAction",
-                "actionTypeId": LAMBDA,
-                "configuration": {"FunctionName": function, "UserParameters": url},
-            }
-        ],
-    }
-    pipeline = unique("site-pipe")
-    cp = aws("codepipeline")
-    cp.create_pipeline(
-        pipeline={
-            "name": pipeline,
-            "roleArn": world["role"],
-            "artifactStore": {"type": "S3", "location": world["store"]},
-            "stages": [
-                {
-                    "name": "Source",
-                    "actions": [
-                        {
-                            "name": "Source",
-                            "actionTypeId": {
-                                "category": "Source",
-                                "owner": "AWS",
-                                "provider": "S3",
-                                "version": "1",
-                            },
-                            "configuration": {
-                                "S3Bucket": world["source"],
-                                "S3ObjectKey": "site.zip",
-                                "PollForSourceChanges": "false",
-                            },
-                            "outputArtifacts": [{"name": "SourceArtifact"}],
-                        }
-                    ],
-                },
-                deploy_stage,
-                check_stage,
-            ],
-        }
+    check = pipelines.lambda_action("MyLambdaAction", function, url)
+    pipeline = create_with_source(
+        aws,
+        world,
+        "site.zip",
+        check,
+        output="SourceArtifact",
+        stages=[deploy_stage],
+        stage_name="LambdaStage",
     )
+    cp = aws("codepipeline")
     assert latest(aws, pipeline)["status"] == "Succeeded"
 
     s3.put_object(
