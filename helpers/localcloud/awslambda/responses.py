@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 
 from ..errors import AwsError
@@ -63,7 +62,3 @@ def error_response(error: AwsError) -> tuple[int, dict[str, str], bytes]:
         {"X-Amzn-ErrorType": error.code, "Content-Type": "application/json"},
         error.rest_json_body(),
     )
-
-
-def parse_json(body: bytes) -> object:
-    return json.loads(body)

@@ -7,6 +7,7 @@ into CloudWatch log events framed by START/END/REPORT lines with measured durati
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import queue
@@ -72,8 +73,6 @@ class Invocation:
 
     @property
     def result_payload(self) -> bytes:
-        import json
-
         if self.error is not None:
             return json.dumps(self.error).encode()
         return self.response if self.response is not None else b"null"
@@ -202,13 +201,17 @@ class Worker:
         if invocation is None:
             return None
         with self._lock:
-            self._drain_locked()  # init output belongs before START
-            self.current = invocation
-            invocation.started_ns = time.perf_counter_ns()
+            self._start_locked(invocation)
             invocation.deadline_ms = now_ms() + invocation.timeout_s * 1000
-            self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
         invocation.delivered.set()
         return invocation
+
+    def _start_locked(self, invocation: Invocation) -> None:
+        """START opens the invocation; output printed before it (init) stays above it."""
+        self._drain_locked()
+        self.current = invocation
+        invocation.started_ns = time.perf_counter_ns()
+        self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
 
     def invocation_succeeded(self, request_id: str, body: bytes) -> bool:
         return self._complete(request_id, response=body)
@@ -229,10 +232,7 @@ class Worker:
         error.setdefault("requestId", "")
         error.setdefault("stackTrace", [])
         with self._lock:
-            self._drain_locked()
-            self.current = invocation
-            invocation.started_ns = time.perf_counter_ns()
-            self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
+            self._start_locked(invocation)
             self._finish_locked(invocation, error=error)
         invocation.delivered.set()
 
@@ -306,28 +306,22 @@ class Worker:
         waited_init = 0.0
         while not invocation.delivered.wait(0.25):
             waited_init += 0.25
-            if self.dead.is_set() or waited_init >= init_limit_s + invocation.timeout_s:
+            dead = self.dead.is_set()
+            if dead or waited_init >= init_limit_s + invocation.timeout_s:
+                reason = (
+                    f"Runtime exited with error: {_exit_text(self.exit_code)}"
+                    if dead
+                    else "Init phase did not finish in time"
+                )
+                message = f"RequestId: {invocation.request_id} Error: {reason}"
                 with self._lock:
                     if not invocation.done.is_set():
-                        self.current = invocation
-                        invocation.started_ns = time.perf_counter_ns()
-                        self._emit(
-                            f"START RequestId: {invocation.request_id} Version: {self.spec.version}"
-                        )
+                        self._start_locked(invocation)
                         self._finish_locked(
                             invocation,
                             error={
-                                "errorType": "Runtime.ExitError"
-                                if self.dead.is_set()
-                                else "Sandbox.Timedout",
-                                "errorMessage": (
-                                    f"RequestId: {invocation.request_id} Error: "
-                                    + (
-                                        f"Runtime exited with error: {_exit_text(self.exit_code)}"
-                                        if self.dead.is_set()
-                                        else "Init phase did not finish in time"
-                                    )
-                                ),
+                                "errorType": "Runtime.ExitError" if dead else "Sandbox.Timedout",
+                                "errorMessage": message,
                             },
                             log_error=True,
                         )
