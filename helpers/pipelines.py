@@ -218,13 +218,32 @@ def stage_statuses(codepipeline, pipeline: str) -> dict[str, str]:
 
 
 def action_log_events(
-    logs, function_name: str, started: datetime, ended: datetime, slack_ms: int = 2000
+    logs,
+    function_name: str,
+    started: datetime,
+    ended: datetime,
+    slack_ms: int = 2000,
+    wait_s: float = 10.0,
 ) -> list[dict]:
     """The invocations (START…REPORT) the function began while the action ran.
 
     This is what the console's Details link opens: the log stream of the invocation. The
-    REPORT line is written just after the function returns, so it may follow the action's end.
+    REPORT line is written just after the function returns — after it reported its result, so
+    possibly after the action ended — and CloudWatch takes a moment to show new events: this
+    waits up to ``wait_s`` for every invocation it found to be complete.
     """
+    deadline = time.monotonic() + wait_s
+    while True:
+        events = _invocation_events(logs, function_name, started, ended, slack_ms)
+        complete = bool(events) and events[-1]["message"].startswith("REPORT RequestId:")
+        if complete or time.monotonic() > deadline:
+            return events
+        time.sleep(0.1)
+
+
+def _invocation_events(
+    logs, function_name: str, started: datetime, ended: datetime, slack_ms: int
+) -> list[dict]:
     group = f"/aws/lambda/{function_name}"
     start_ms = int(started.timestamp() * 1000)
     end_ms = int(ended.timestamp() * 1000) + slack_ms

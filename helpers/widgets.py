@@ -116,7 +116,11 @@ class PipelineView(widgets.VBox):
             return "(no runs yet)"
         latest = max(runs, key=lambda d: d["startTime"])
         events = pipelines.action_log_events(
-            self.book.client("logs"), function, latest["startTime"], latest["lastUpdateTime"]
+            self.book.client("logs"),
+            function,
+            latest["startTime"],
+            latest["lastUpdateTime"],
+            wait_s=2.0,  # a click shouldn't freeze the notebook while an action still runs
         )
         return "\n".join(e["message"] for e in events) or "(no log events yet)"
 

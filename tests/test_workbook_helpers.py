@@ -199,3 +199,40 @@ def test_site_url_is_the_one_difference_between_targets(monkeypatch):
     assert local.site_url("about.html") == (
         "http://127.0.0.1:4566/wb-ada-site-111122223333-eu-west-1/about.html"
     )
+
+
+class _SlowLogs:
+    """CloudWatch Logs whose REPORT line shows up on the second look, as it can on AWS."""
+
+    class exceptions:  # noqa: N801 - mirrors a boto3 client's attribute
+        class ResourceNotFoundException(Exception):
+            pass
+
+    def __init__(self, messages: list[str], late: str):
+        self.messages, self.late, self.looks = messages, late, 0
+
+    def get_paginator(self, name: str):
+        assert name == "filter_log_events"
+        self.looks += 1
+        shown = self.messages + ([self.late] if self.looks > 1 else [])
+        events = [{"timestamp": 1000 + i, "message": m} for i, m in enumerate(shown)]
+
+        class Pages:
+            def paginate(self, **kwargs):
+                return [{"events": events}]
+
+        return Pages()
+
+
+def test_action_log_events_waits_for_the_report_line():
+    from datetime import UTC, datetime
+
+    logs = _SlowLogs(
+        ["earlier line", "START RequestId: r Version: $LATEST", "hello", "END RequestId: r"],
+        REPORT_WARM,
+    )
+    moment = datetime.fromtimestamp(1, UTC)
+    events = pipelines.action_log_events(logs, "fn", moment, moment, wait_s=5)
+    assert [e["message"] for e in events][0] == "START RequestId: r Version: $LATEST"
+    assert events[-1]["message"] == REPORT_WARM
+    assert logs.looks == 2
