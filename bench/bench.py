@@ -19,7 +19,7 @@ import uuid
 
 import boto3
 
-from helpers import localcloud, packaging, pipelines
+from helpers import localcloud, packaging, pipelines, resources
 
 ROUNDS = 7
 
@@ -98,20 +98,7 @@ def run_against(endpoint: str) -> dict[str, float]:
     )
     s3.put_object(Bucket="bench-site", Key="index.html", Body=b"<h1>Congratulations</h1>")
     s3.put_bucket_policy(
-        Bucket="bench-site",
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": "arn:aws:s3:::bench-site/*",
-                    }
-                ],
-            }
-        ),
+        Bucket="bench-site", Policy=json.dumps(resources.public_read_policy("bench-site"))
     )
     lam.create_function(
         FunctionName="bench-check",

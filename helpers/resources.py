@@ -8,6 +8,8 @@ earlier notebook.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -175,18 +177,30 @@ def ensure_pipeline(book: Workbook) -> dict:
         names.site_key,
         names.site_bucket,
     )
-    for attempt in range(8):
-        try:
-            codepipeline.create_pipeline(pipeline=declaration)
-            break
-        except codepipeline.exceptions.InvalidStructureException as error:
-            # IAM is eventually consistent: on AWS a role created seconds ago may not be
-            # assumable yet ("not authorized to perform AssumeRole").
-            if "AssumeRole" not in str(error) or attempt == 7 or book.target == "local":
-                raise
-            time.sleep(5)
+    while_new_role_settles(
+        book,
+        lambda: codepipeline.create_pipeline(pipeline=declaration),
+        codepipeline.exceptions.InvalidStructureException,
+        "AssumeRole",
+    )
     pipelines.wait_for_all(codepipeline, names.pipeline, poll=poll_interval(book))
     return pipelines.get_declaration(codepipeline, names.pipeline)
+
+
+def while_new_role_settles(book: Workbook, create, error_class, mentions: str, tries: int = 8):
+    """Run ``create``, retrying while AWS says a brand-new role can't be used yet.
+
+    IAM is eventually consistent: for a few seconds after it is created, a role may not be
+    assumable ("not authorized to perform AssumeRole", "cannot be assumed by Lambda"). The
+    local cloud has no such delay, so there the first error is final.
+    """
+    for attempt in range(tries):
+        try:
+            return create()
+        except error_class as error:
+            if mentions not in str(error) or attempt == tries - 1 or book.target == "local":
+                raise
+            time.sleep(5)
 
 
 def poll_interval(book: Workbook) -> float:
@@ -272,27 +286,22 @@ def ensure_function(
     except lam.exceptions.ResourceNotFoundException:
         config = None
     if config is None:
-        for attempt in range(8):  # on AWS a brand-new role may not be assumable for a few s
-            try:
-                config = lam.create_function(
-                    FunctionName=name,
-                    Runtime="python3.12",
-                    Role=role_arn,
-                    Handler=f"{module}.lambda_handler",
-                    Code={"ZipFile": package},
-                    Timeout=timeout,
-                    MemorySize=memory,
-                    Description="Workbook: invoked by CodePipeline",
-                )
-                break
-            except lam.exceptions.InvalidParameterValueException:
-                if attempt == 7 or book.target == "local":
-                    raise
-                time.sleep(5)
+        config = while_new_role_settles(
+            book,
+            lambda: lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role_arn,
+                Handler=f"{module}.lambda_handler",
+                Code={"ZipFile": package},
+                Timeout=timeout,
+                MemorySize=memory,
+                Description="Workbook: invoked by CodePipeline",
+            ),
+            lam.exceptions.InvalidParameterValueException,
+            "role",
+        )
     else:
-        import base64
-        import hashlib
-
         digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
         if config["CodeSha256"] != digest:
             config = lam.update_function_code(FunctionName=name, ZipFile=package)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import pipelines
+from helpers import pipelines, resources
 
 from .conftest import log_messages, unique, wait_for_execution, zip_bytes
 from .test_codepipeline_engine import LAMBDA, actions
@@ -87,22 +87,7 @@ def test_health_check_passes_on_the_deployed_site_and_fails_without_the_text(
     s3 = aws("s3")
     site = unique("site")
     s3.create_bucket(Bucket=site)
-    s3.put_bucket_policy(
-        Bucket=site,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{site}/*",
-                    }
-                ],
-            }
-        ),
-    )
+    s3.put_bucket_policy(Bucket=site, Policy=json.dumps(resources.public_read_policy(site)))
     world = source_world(
         aws, roles, "site.zip", zip_bytes({"index.html": "<h1>Congratulations</h1>"})
     )
