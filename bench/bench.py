@@ -97,9 +97,7 @@ def run_against(endpoint: str) -> dict[str, float]:
         Bucket="bench-source", Key="site.zip", Body=packaging.zip_files({"index.html": "x"})
     )
     s3.put_object(Bucket="bench-site", Key="index.html", Body=b"<h1>Congratulations</h1>")
-    s3.put_bucket_policy(
-        Bucket="bench-site", Policy=json.dumps(resources.public_read_policy("bench-site"))
-    )
+    resources.open_to_public_reads(s3, "bench-site")
     lam.create_function(
         FunctionName="bench-check",
         Runtime="python3.12",

@@ -73,13 +73,9 @@ def public_read_policy(bucket: str) -> dict:
     }
 
 
-def allow_public_site(book: Workbook) -> None:
-    """Let the health check (and you) read the site without AWS credentials.
-
-    New buckets block public policies; only this bucket's policy-related blocks are lifted.
-    """
-    s3 = book.client("s3")
-    bucket = book.names.site_bucket
+def open_to_public_reads(s3, bucket: str) -> None:
+    """Let anyone read this bucket's objects: lift the two policy-related Block Public Access
+    settings (new buckets have all four on), then set the public-read policy."""
     s3.put_public_access_block(
         Bucket=bucket,
         PublicAccessBlockConfiguration={
@@ -90,6 +86,11 @@ def allow_public_site(book: Workbook) -> None:
         },
     )
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read_policy(bucket)))
+
+
+def allow_public_site(book: Workbook) -> None:
+    """Let the health check (and you) read the site without AWS credentials."""
+    open_to_public_reads(book.client("s3"), book.names.site_bucket)
 
 
 def pipeline_service_policy(book: Workbook) -> dict:

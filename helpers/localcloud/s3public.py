@@ -1,8 +1,11 @@
-"""Anonymous S3 reads, allowed only by a public bucket policy — as on AWS.
+"""Public buckets as AWS has them: Block Public Access on new buckets, and anonymous reads
+allowed only by a public bucket policy.
 
 The health check fetches the deployed sample site with a plain HTTP GET, no signature. AWS
-answers such a request only when a bucket policy grants s3:GetObject to everyone (and Block
-Public Access doesn't forbid it); otherwise 403 AccessDenied. So does the local cloud.
+answers such a request only when a bucket policy grants s3:GetObject to everyone and Block
+Public Access doesn't forbid it; otherwise 403 AccessDenied. Since April 2023 every new bucket
+starts with all four Block Public Access settings on, so a public policy is refused until they
+are relaxed. The local cloud does the same, so the workbook's steps are the ones AWS needs.
 """
 
 from __future__ import annotations
@@ -37,6 +40,48 @@ def _public_principal(principal) -> bool:
         aws = principal.get("AWS")
         return aws == "*" or (isinstance(aws, list) and "*" in aws)
     return False
+
+
+def block_public_access(bucket_name: str) -> None:
+    """What AWS does to every new bucket: all four Block Public Access settings on."""
+    backends.s3().put_public_access_block(
+        bucket_name,
+        {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def is_public_policy(policy: dict) -> bool:
+    """A policy that allows something to everyone (Principal "*")."""
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    return any(
+        s.get("Effect") == "Allow" and _public_principal(s.get("Principal")) for s in statements
+    )
+
+
+def policy_refused(bucket_name: str, body: bytes) -> str | None:
+    """AWS's AccessDenied message if Block Public Access refuses this bucket policy."""
+    try:
+        bucket = backends.s3().get_bucket(bucket_name)
+        policy = json.loads(body or b"{}")
+    except (MissingBucket, ValueError):
+        return None  # moto answers these itself
+    block = bucket.public_access_block
+    if block is None or str(block.block_public_policy).lower() != "true":
+        return None
+    if not isinstance(policy, dict) or not is_public_policy(policy):
+        return None
+    return (
+        f"User: arn:aws:iam::{backends.ACCOUNT_ID}:root is not authorized to perform: "
+        f's3:PutBucketPolicy on resource: "arn:aws:s3:::{bucket_name}" because public policies '
+        "are blocked by the BlockPublicPolicy block public access setting."
+    )
 
 
 def anonymous_read_allowed(bucket_name: str, key: str) -> bool:

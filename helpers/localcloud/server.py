@@ -92,6 +92,20 @@ class LocalCloudApp:
             service, region = _scope(environ)
             if service == "cloudformation" and not self._cloudformation_ready:
                 self._install_cloudformation()
+            if service == "s3" and method == "PUT":
+                bucket, key = s3public.split_path(path)
+                query = environ.get("QUERY_STRING", "")
+                if bucket and not key and not query:  # CreateBucket
+                    return self._moto(
+                        environ, start_response, lambda: s3public.block_public_access(bucket)
+                    )
+                if bucket and not key and query.split("&")[0] in ("policy", "policy="):
+                    refused = s3public.policy_refused(bucket, _read_body(environ))
+                    if refused:
+                        body = AwsError("AccessDenied", refused, 403).s3_xml_body()
+                        return self._reply(
+                            start_response, 403, {"Content-Type": "application/xml"}, body
+                        )
             invoke = lambda_responses.INVOKE_PATH.match(path)
             if invoke and method == "POST" and service in ("lambda", None):
                 return self._invoke(environ, start_response, invoke.group("name"), region)

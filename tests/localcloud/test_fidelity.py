@@ -125,6 +125,20 @@ def test_anonymous_reads_need_a_public_bucket_policy(aws, cloud_endpoint):
             }
         ],
     }
+    # New buckets block public policies, as on AWS since April 2023.
+    with pytest.raises(s3.exceptions.ClientError) as blocked:
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    assert blocked.value.response["Error"]["Code"] == "AccessDenied"
+    assert "BlockPublicPolicy" in blocked.value.response["Error"]["Message"]
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     with urllib.request.urlopen(url, timeout=5) as page:
         assert page.status == 200

@@ -87,7 +87,7 @@ def test_health_check_passes_on_the_deployed_site_and_fails_without_the_text(
     s3 = aws("s3")
     site = unique("site")
     s3.create_bucket(Bucket=site)
-    s3.put_bucket_policy(Bucket=site, Policy=json.dumps(resources.public_read_policy(site)))
+    resources.open_to_public_reads(s3, site)
     world = source_world(
         aws, roles, "site.zip", zip_bytes({"index.html": "<h1>Congratulations</h1>"})
     )
