@@ -124,7 +124,7 @@ def test_each_notebook_runs_alone_on_a_fresh_local_cloud(path, tmp_path, monkeyp
         localcloud.stop()
 
 
-def test_the_aws_path_runs_offline_against_an_endpoint(cloud_endpoint, monkeypatch):
+def test_the_aws_path_runs_offline_against_an_endpoint(cloud_endpoint, monkeypatch, tmp_path):
     """WORKBOOK_TARGET=aws uses nothing but the standard AWS configuration: pointed at a local
     cloud through AWS_ENDPOINT_URL, all notebooks run in order."""
     env = {
@@ -137,11 +137,12 @@ def test_the_aws_path_runs_offline_against_an_endpoint(cloud_endpoint, monkeypat
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "AWS_PROFILE": None,
-        # fail loudly if anything on this path tried to start a local cloud of its own
-        "LOCALCLOUD_STATE_DIR": "/nonexistent/localcloud-state",
+        # where a local cloud of its own would leave its endpoint file: it must not start one
+        "LOCALCLOUD_STATE_DIR": str(tmp_path / "localcloud"),
     }
     for path in NOTEBOOKS:
         execute(path, env, monkeypatch)
+    assert not (tmp_path / "localcloud").exists(), "the AWS path started a local cloud"
 
 
 def test_aws_target_asks_for_confirmation_before_creating_anything(
