@@ -50,14 +50,6 @@ class ArtifactError(Exception):
     """An S3 problem an action reports as its failure message."""
 
 
-def bucket_exists(bucket: str) -> bool:
-    try:
-        s3().get_bucket(bucket)
-        return True
-    except MissingBucket:
-        return False
-
-
 def read_object(bucket: str, key: str) -> S3Object:
     """The latest version of an object, or ArtifactError with S3's wording."""
     backend = s3()

@@ -685,7 +685,6 @@ class PipelineEngine:
         continuation_token: str | None,
         execution_details: dict | None,
         output_variables: dict | None,
-        current_revision: dict | None = None,
     ) -> None:
         if continuation_token and output_variables:
             raise exc.validation(

@@ -91,7 +91,6 @@ class CodePipelineResponses:
             p.get("continuationToken"),
             p.get("executionDetails"),
             p.get("outputVariables"),
-            p.get("currentRevision"),
         )
         return {}
 
