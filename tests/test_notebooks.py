@@ -13,7 +13,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from tools.run_notebooks import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -96,15 +97,7 @@ def execute(path: Path, env: dict[str, str], monkeypatch) -> None:
             monkeypatch.delenv(key, raising=False)
         else:
             monkeypatch.setenv(key, value)
-    notebook = read(path)
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=False,
-    )
-    client.execute()  # raises CellExecutionError on the first failing cell
+    execute_notebook(path)  # raises CellExecutionError on the first failing cell
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)

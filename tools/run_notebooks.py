@@ -22,6 +22,23 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ENVIRONMENT = {"WORKBOOK_TARGET": "local", "WORKBOOK_PREFIX": "workbook"}
 
 
+def execute_notebook(path: Path) -> nbformat.NotebookNode:
+    """Run every cell of a notebook in a new kernel, in the notebook's folder; raises
+    CellExecutionError at the first failing cell. Widget state isn't saved: its ids change
+    on every run."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=False,
+    )
+    client.execute()
+    notebook.metadata.pop("widgets", None)
+    return notebook
+
+
 def run(paths: list[Path]) -> None:
     with tempfile.TemporaryDirectory(prefix="localcloud-notebooks-") as state:
         os.environ.update(ENVIRONMENT, LOCALCLOUD_STATE_DIR=state)
@@ -29,17 +46,7 @@ def run(paths: list[Path]) -> None:
         try:
             for path in paths:
                 print(f"running {path.relative_to(ROOT)}", flush=True)
-                notebook = nbformat.read(path, as_version=4)
-                client = NotebookClient(
-                    notebook,
-                    timeout=600,
-                    kernel_name="python3",
-                    resources={"metadata": {"path": str(path.parent)}},
-                    store_widget_state=False,
-                )
-                client.execute()
-                notebook.metadata.pop("widgets", None)
-                nbformat.write(notebook, path)
+                nbformat.write(execute_notebook(path), path)
         finally:
             from helpers import localcloud
 

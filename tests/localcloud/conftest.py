@@ -13,26 +13,10 @@ import pytest
 from botocore.config import Config
 from botocore.validate import ParamValidator
 
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
-PIPELINE_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "codepipeline.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+from helpers.resources import load_policy
+
+LAMBDA_TRUST = load_policy("lambda-trust-policy.json")
+PIPELINE_TRUST = load_policy("codepipeline-trust-policy.json")
 
 
 @pytest.fixture(scope="session")

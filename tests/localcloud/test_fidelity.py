@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import pipelines
+from helpers import pipelines, resources
 
 from .conftest import unique, wait_for_execution, zip_bytes
 from .test_codepipeline_engine import LAMBDA, actions
@@ -130,16 +130,7 @@ def test_anonymous_reads_need_a_public_bucket_policy(aws, cloud_endpoint):
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     assert blocked.value.response["Error"]["Code"] == "AccessDenied"
     assert "BlockPublicPolicy" in blocked.value.response["Error"]["Message"]
-    s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": False,
-            "RestrictPublicBuckets": False,
-        },
-    )
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    resources.open_to_public_reads(s3, bucket)  # lift BlockPublicPolicy, set the policy
     with urllib.request.urlopen(url, timeout=5) as page:
         assert page.status == 200
         assert page.read() == b"<h1>Congratulations</h1>"
