@@ -240,12 +240,8 @@ def ensure_lambda_policy(book: Workbook, document: dict | None = None) -> str:
         )
         return arn
     current = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
-    current_document = current["PolicyVersion"]["Document"]
-    if isinstance(current_document, str):
-        from urllib.parse import unquote
-
-        current_document = json.loads(unquote(current_document))
-    if current_document != document:
+    # botocore already decodes IAM's URL-encoded policy documents into dicts
+    if current["PolicyVersion"]["Document"] != document:
         versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
         for old in versions:
             if not old["IsDefaultVersion"] and len(versions) >= 5:
