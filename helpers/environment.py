@@ -10,10 +10,26 @@ from . import workbook
 PACKAGES = {
     "boto3": "the AWS SDK the notebooks and functions use",
     "moto": "the AWS APIs of the local cloud",
-    "awslambdaric": "AWS's runtime interface client, which runs functions locally",
     "pandas": "tables of executions and timings",
     "ipywidgets": "the pipeline view and buttons",
 }
+
+
+CLIENTS = {
+    "awslambdaric": "awslambdaric, AWS's own runtime interface client",
+    "builtin": "the workbook's own runtime interface client (awslambdaric installs on Linux only)",
+}
+
+
+def python_client_description(endpoint: str) -> str:
+    """Which runtime interface client the local cloud runs Python functions with."""
+    import json
+    import urllib.request
+
+    from .localcloud import HEALTH_PATH
+
+    with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=5) as reply:
+        return CLIENTS[json.load(reply)["pythonClient"]]
 
 
 def check() -> None:
@@ -42,6 +58,7 @@ def check() -> None:
 
         endpoint = localcloud.ensure_running()
         line(localcloud.is_healthy(endpoint), f"the local cloud answers at {endpoint}")
+        print(f"✓ Python functions run through {python_client_description(endpoint)}")
     else:
         import boto3
 

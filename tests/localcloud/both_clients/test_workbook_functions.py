@@ -7,11 +7,11 @@ from pathlib import Path
 
 from helpers import pipelines, resources
 
-from .conftest import log_messages, unique, wait_for_execution, zip_bytes
-from .test_codepipeline_engine import LAMBDA, actions
-from .test_fidelity import TEMPLATE, create_with_source
+from ..conftest import log_messages, unique, wait_for_execution, zip_bytes
+from ..test_codepipeline_engine import LAMBDA, actions
+from ..test_fidelity import TEMPLATE, create_with_source
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FUNCTIONS = ROOT / "helpers" / "functions"
 
 

@@ -1,4 +1,4 @@
-"""The local cloud's Lambda: deployment packages really execute, through awslambdaric."""
+"""The local cloud's Lambda: deployment packages really execute, with each Python client."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_valid_output, log_messages, unique, zip_bytes
+from ..conftest import assert_valid_output, log_messages, unique, zip_bytes
 
 ECHO = """
 import json, os
@@ -68,7 +68,7 @@ def test_invoke_runs_the_deployment_package_with_lambda_environment(aws, make_fu
     assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
     # imported from the extracted package, not from the repository
     assert result["cwd"] == env["LAMBDA_TASK_ROOT"]
-    repo = str(Path(__file__).resolve().parents[2])
+    repo = str(Path(__file__).resolve().parents[3])
     assert not result["cwd"].startswith(repo + "/helpers")
 
 
