@@ -2,7 +2,8 @@
 
 Measures (medians): local cloud start-up; a cold `python -c "import boto3; boto3.client('s3')"`
 (the yardstick); cold and warm release latency of a Source -> Lambda health-check pipeline;
-warm and cold invoke overhead (wall time of an Invoke minus the Duration the REPORT line gives).
+warm and cold invoke overhead (wall time of an Invoke minus the Duration the REPORT line gives);
+what the access gate (SigV4 check and IAM evaluation) costs one request.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from helpers import localcloud, packaging, pipelines, resources
 
@@ -40,16 +45,19 @@ def main() -> None:
         for _ in range(ROUNDS)
     ]
     startups = []
-    for _ in range(3):
-        started = time.perf_counter()
-        process, endpoint = localcloud.start()
-        startups.append(time.perf_counter() - started)
-        process.terminate()
-    process, endpoint = localcloud.start()
-    try:
-        results = run_against(endpoint)
-    finally:
-        process.terminate()
+    with tempfile.TemporaryDirectory(prefix="bench-") as state:
+        for _ in range(3):
+            started = time.perf_counter()
+            process, endpoint = localcloud.start(state=state)
+            startups.append(time.perf_counter() - started)
+            process.terminate()
+            process.wait(10)
+        process, endpoint = localcloud.start(state=state)
+        try:
+            results = run_against(endpoint, localcloud.owner_credentials(state))
+        finally:
+            process.terminate()
+        auth_us = auth_check_microseconds(state)
     baseline = median_ms(boto3_cold)
     rows = [
         ("boto3 cold start (yardstick)", baseline, None),
@@ -59,6 +67,7 @@ def main() -> None:
         ("cold invoke, wall time", results["cold invoke"], None),
         ("cold invoke overhead", results["cold invoke overhead"], None),
         ("warm invoke overhead", results["warm invoke overhead"], None),
+        ("auth check per request (SigV4 + IAM)", auth_us / 1000, None),
     ]
     print(f"\nmedians of {ROUNDS} runs on this machine\n")
     print(f"{'measure':34} {'ms':>10} {'x boto3':>9}")
@@ -70,9 +79,48 @@ def main() -> None:
     )
 
 
-def run_against(endpoint: str) -> dict[str, float]:
+def auth_check_microseconds(state: str) -> float:
+    """What the gate costs a request: verify a signed Invoke and evaluate the caller's policy."""
+    from helpers.localcloud import server  # noqa: F401 - loads AWS managed policies first
+    from helpers.localcloud.access import credentials
+    from helpers.localcloud.access.gate import Gate
+    from helpers.localcloud.backends import ACCOUNT_ID
+
+    owner = credentials.load(state)
+    credentials.install_owner(owner, ACCOUNT_ID)
+    gate = Gate(ACCOUNT_ID)
+    url = "http://127.0.0.1:4566/2015-03-31/functions/bench-noop/invocations"
+    request = AWSRequest(method="POST", url=url, data=b"{}")
+    SigV4Auth(
+        Credentials(owner.access_key_id, owner.secret_access_key), "lambda", "us-east-1"
+    ).add_auth(request)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/2015-03-31/functions/bench-noop/invocations",
+        "RAW_URI": "/2015-03-31/functions/bench-noop/invocations",
+        "QUERY_STRING": "",
+        "HTTP_HOST": "127.0.0.1:4566",
+        "CONTENT_LENGTH": "2",
+        **{
+            "HTTP_" + name.upper().replace("-", "_"): value
+            for name, value in request.headers.items()
+        },
+    }
+    rounds = 2000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        gate.check(environ, b"{}", lambda bucket, key: False)
+    return (time.perf_counter() - started) / rounds * 1e6
+
+
+def run_against(endpoint: str, owner) -> dict[str, float]:
     session = boto3.Session(
-        aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+        aws_access_key_id=owner.access_key_id,
+        aws_secret_access_key=owner.secret_access_key,
+        region_name="us-east-1",
+    )
+    signer = SigV4Auth(
+        Credentials(owner.access_key_id, owner.secret_access_key), "lambda", "us-east-1"
     )
     client = lambda service: session.client(service, endpoint_url=endpoint)  # noqa: E731
     iam, s3, lam, cp, logs = (client(s) for s in ("iam", "s3", "lambda", "codepipeline", "logs"))
@@ -90,6 +138,27 @@ def run_against(endpoint: str) -> dict[str, float]:
     pipeline_role = iam.create_role(
         RoleName="bench-pipe", AssumeRolePolicyDocument=trust("codepipeline.amazonaws.com")
     )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName="bench-fn",
+        PolicyName="page-policy",
+        PolicyDocument=json.dumps(resources.load_policy("CodePipelineLambdaExecPolicy.json")),
+    )
+    iam.put_role_policy(
+        RoleName="bench-pipe",
+        PolicyName="buckets-and-functions",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:*", "lambda:InvokeFunction"],
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
     for bucket in ("bench-source", "bench-store", "bench-site"):
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket="bench-source", VersioningConfiguration={"Status": "Enabled"})
@@ -161,13 +230,13 @@ def run_against(endpoint: str) -> dict[str, float]:
     init = re.compile(r"\tInit Duration: (\d+\.\d+) ms")
 
     def raw_invoke(name: str) -> tuple[float, float]:
+        path = f"/2015-03-31/functions/{name}/invocations"
         started = time.perf_counter()
-        connection.request(
-            "POST",
-            f"/2015-03-31/functions/{name}/invocations",
-            body=b"{}",
-            headers={"X-Amz-Log-Type": "Tail"},
+        request = AWSRequest(
+            method="POST", url=endpoint + path, data=b"{}", headers={"X-Amz-Log-Type": "Tail"}
         )
+        signer.add_auth(request)  # signed, as every request must be
+        connection.request("POST", path, body=b"{}", headers=dict(request.headers))
         response = connection.getresponse()
         response.read()
         elapsed = time.perf_counter() - started

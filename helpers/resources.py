@@ -224,6 +224,66 @@ def policy_arn(book: Workbook) -> str:
     return f"arn:aws:iam::{book.account}:policy/{book.names.lambda_policy}"
 
 
+def least_privilege_policy(book: Workbook, deploys_stacks: bool = False) -> dict:
+    """What the workbook's functions need and nothing more — the "after" to the page's broad
+    "before" (``logs:*`` on every log group; ``s3:*`` on every bucket for the stack sample).
+
+    - their own log groups only (Lambda writes the logs with the function's role);
+    - ``PutJob*Result`` on ``"*"``: these actions support no resource-level permissions;
+    - with ``deploys_stacks``: the one stack, what its template creates (a bucket whose name
+      starts with the stack's), and reading the artifact bucket (the sample reads its input
+      artifact with the job's artifactCredentials, which are the pipeline's; a function that
+      reads artifacts with its own role needs this statement).
+    """
+    names = book.names
+    groups = [
+        f"arn:aws:logs:{book.region}:{book.account}:log-group:/aws/lambda/{function}"
+        for function in (names.health_function, names.deployer_function)
+    ]
+    statements: list[dict] = [
+        {
+            "Sid": "WriteItsOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": groups + [f"{group}:*" for group in groups],
+        },
+        {
+            "Sid": "ReportJobResults",
+            "Effect": "Allow",
+            "Action": ["codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"],
+            "Resource": "*",
+        },
+    ]
+    if deploys_stacks:
+        statements += [
+            {
+                "Sid": "DeployTheStack",
+                "Effect": "Allow",
+                "Action": [
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:CreateStack",
+                    "cloudformation:UpdateStack",
+                ],
+                "Resource": (
+                    f"arn:aws:cloudformation:{book.region}:{book.account}:stack/{names.stack}/*"
+                ),
+            },
+            {
+                "Sid": "CreateWhatTheTemplateDeclares",
+                "Effect": "Allow",
+                "Action": ["s3:CreateBucket", "s3:DeleteBucket"],
+                "Resource": f"arn:aws:s3:::{names.stack.lower()}-*",
+            },
+            {
+                "Sid": "ReadInputArtifacts",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": f"arn:aws:s3:::{names.artifact_bucket}/*",
+            },
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def ensure_lambda_policy(book: Workbook, document: dict | None = None) -> str:
     """The managed policy CodePipelineLambdaExecPolicy; a new document becomes its default
     version (what "Edit policy" does in the console)."""

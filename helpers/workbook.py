@@ -166,10 +166,12 @@ def connect(quiet: bool = False) -> Workbook:
 
         endpoint = localcloud.ensure_running()
         os.environ["AWS_ENDPOINT_URL"] = endpoint
-        # The local cloud accepts any credentials; these keep boto3 from looking elsewhere.
+        # The local cloud serves only whoever holds its credentials: its owner's key, kept in
+        # .localcloud/credentials (profile [localcloud]), readable by you alone.
+        owner = localcloud.owner_credentials()
         session = boto3.Session(
-            aws_access_key_id="workbook",
-            aws_secret_access_key="workbook",
+            aws_access_key_id=owner.access_key_id,
+            aws_secret_access_key=owner.secret_access_key,
             region_name=LOCAL_REGION,
         )
         os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_REGION)

@@ -1,21 +1,68 @@
-"""Shared fixtures: a local cloud on a free port for the whole test session."""
+"""Shared fixtures: local clouds on free ports for the whole test session."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
 from helpers import localcloud
+from helpers.localcloud.access.credentials import OwnerCredentials
 
 JOB_TIMEOUT_S = 4.0  # short, so the "never reported" tests finish quickly
 
 
+@dataclass(frozen=True)
+class Started:
+    """A local cloud the tests started: where it answers, and its owner's key."""
+
+    endpoint: str
+    state_dir: str
+    owner: OwnerCredentials
+
+
 @pytest.fixture(scope="session")
-def cloud_endpoint(tmp_path_factory):
-    log = tmp_path_factory.mktemp("localcloud") / "localcloud.log"
-    process, endpoint = localcloud.start(job_timeout_s=JOB_TIMEOUT_S, log_path=str(log))
-    yield endpoint
-    process.terminate()
-    try:
-        process.wait(10)
-    except Exception:
-        process.kill()
+def start_cloud(tmp_path_factory):
+    """Start (once per Python client) a local cloud with a state directory of its own.
+
+    ``python_client`` None lets the local cloud choose (awslambdaric where it is installed);
+    ``"awslambdaric"`` or ``"builtin"`` forces one, so the runtime suite proves both.
+    """
+    started: dict[str | None, tuple] = {}
+
+    def start(python_client: str | None = None) -> Started:
+        if python_client not in started:
+            state = tmp_path_factory.mktemp("localcloud")
+            process, endpoint = localcloud.start(
+                job_timeout_s=JOB_TIMEOUT_S,
+                log_path=str(state / "localcloud.log"),
+                python_client=python_client,
+                state=state,
+            )
+            owner = localcloud.owner_credentials(state)
+            started[python_client] = (process, Started(endpoint, str(state), owner))
+        return started[python_client][1]
+
+    yield start
+    for process, _ in started.values():
+        process.terminate()
+        try:
+            process.wait(10)
+        except Exception:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def local_cloud(start_cloud) -> Started:
+    return start_cloud()
+
+
+@pytest.fixture(scope="session")
+def cloud_endpoint(local_cloud) -> str:
+    return local_cloud.endpoint
+
+
+@pytest.fixture(scope="session")
+def owner_env(local_cloud) -> dict[str, str]:
+    """The environment a shell gets from ``python -m helpers.localcloud --env``."""
+    return local_cloud.owner.env(local_cloud.endpoint)

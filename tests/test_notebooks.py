@@ -117,16 +117,14 @@ def test_each_notebook_runs_alone_on_a_fresh_local_cloud(path, tmp_path, monkeyp
         localcloud.stop()
 
 
-def test_the_aws_path_runs_offline_against_an_endpoint(cloud_endpoint, monkeypatch, tmp_path):
+def test_the_aws_path_runs_offline_against_an_endpoint(owner_env, monkeypatch, tmp_path):
     """WORKBOOK_TARGET=aws uses nothing but the standard AWS configuration: pointed at a local
     cloud through AWS_ENDPOINT_URL, all notebooks run in order."""
     env = {
         "WORKBOOK_TARGET": "aws",
         "WORKBOOK_CONFIRM": "yes",
         "WORKBOOK_PREFIX": "awspath",
-        "AWS_ENDPOINT_URL": cloud_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **owner_env,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "AWS_PROFILE": None,
@@ -138,16 +136,13 @@ def test_the_aws_path_runs_offline_against_an_endpoint(cloud_endpoint, monkeypat
     assert not (tmp_path / "localcloud").exists(), "the AWS path started a local cloud"
 
 
-def test_aws_target_asks_for_confirmation_before_creating_anything(
-    cloud_endpoint, monkeypatch, capsys
-):
+def test_aws_target_asks_for_confirmation_before_creating_anything(owner_env, monkeypatch, capsys):
     from helpers import workbook
 
     monkeypatch.setenv("WORKBOOK_TARGET", "aws")
     monkeypatch.delenv("WORKBOOK_CONFIRM", raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", cloud_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, owner_env[name])
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -156,4 +151,4 @@ def test_aws_target_asks_for_confirmation_before_creating_anything(
     shown = capsys.readouterr().out
     assert "account 123456789012, region eu-west-1" in shown
     assert "Estimated cost" in shown and "$0.002 per action-execution minute" in shown
-    assert os.environ["AWS_ENDPOINT_URL"] == cloud_endpoint
+    assert os.environ["AWS_ENDPOINT_URL"] == owner_env["AWS_ENDPOINT_URL"]

@@ -19,6 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .access import credentials
+from .access.credentials import OwnerCredentials
 from .errors import AwsError
 
 HEALTH_PATH = "/_localcloud/health"
@@ -26,8 +28,19 @@ DEFAULT_PORT = 4566
 STATE_DIR = Path(__file__).resolve().parents[2] / ".localcloud"
 
 
+def state_dir() -> Path:
+    """Where this local cloud keeps its state: $LOCALCLOUD_STATE_DIR, else .localcloud/."""
+    return Path(os.environ.get("LOCALCLOUD_STATE_DIR") or STATE_DIR)
+
+
 def _state_file() -> Path:
-    return Path(os.environ.get("LOCALCLOUD_STATE_DIR", STATE_DIR)) / "endpoint.json"
+    return state_dir() / "endpoint.json"
+
+
+def owner_credentials(directory: str | os.PathLike | None = None) -> OwnerCredentials:
+    """The owner's access key of a state directory (created on first use): what the notebooks,
+    tests and the AWS CLI sign their requests with."""
+    return credentials.load_or_create(directory or state_dir())
 
 
 def is_healthy(endpoint: str, timeout: float = 1.0) -> bool:
@@ -55,13 +68,28 @@ def _port_is_free(port: int) -> bool:
 
 
 def start(
-    port: int | None = None, job_timeout_s: float | None = None, log_path: str | None = None
+    port: int | None = None,
+    job_timeout_s: float | None = None,
+    log_path: str | None = None,
+    python_client: str | None = None,
+    state: str | os.PathLike | None = None,
+    enforce_iam: bool | None = None,
 ) -> tuple[subprocess.Popen, str]:
-    """Start a local cloud process in the background; returns (process, endpoint) once ready."""
+    """Start a local cloud process in the background; returns (process, endpoint) once ready.
+
+    ``state`` is its state directory (default: this checkout's); its owner's credentials are
+    there, in ``credentials``. ``enforce_iam`` defaults to on, unless LOCALCLOUD_NO_IAM=1."""
+    if enforce_iam is None:
+        enforce_iam = os.environ.get("LOCALCLOUD_NO_IAM", "") not in ("1", "true", "yes")
     port = port or free_port()
     command = [sys.executable, "-m", "helpers.localcloud", "--port", str(port)]
+    command += ["--state-dir", str(state or state_dir())]
+    if not enforce_iam:
+        command.append("--no-iam")
     if job_timeout_s is not None:
         command += ["--job-timeout", str(job_timeout_s)]
+    if python_client is not None:
+        command += ["--python-client", python_client]
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
@@ -118,4 +146,13 @@ def stop() -> bool:
     return stopped
 
 
-__all__ = ["AwsError", "ensure_running", "is_healthy", "start", "stop", "free_port"]
+__all__ = [
+    "AwsError",
+    "ensure_running",
+    "free_port",
+    "is_healthy",
+    "owner_credentials",
+    "start",
+    "state_dir",
+    "stop",
+]

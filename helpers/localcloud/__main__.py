@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import signal
 import sys
 
-from . import ensure_running, stop
+from . import ensure_running, owner_credentials, state_dir, stop
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,15 +27,48 @@ def main(argv: list[str] | None = None) -> int:
         "while you are still watching)",
     )
     parser.add_argument(
+        "--python-client",
+        choices=("auto", "awslambdaric", "builtin"),
+        default=None,
+        help="what runs Python functions: awslambdaric (AWS's runtime interface client, Linux "
+        "only) or builtin (the workbook's own, for macOS); auto (default) picks awslambdaric "
+        "where it is installed. Also LOCALCLOUD_PYTHON_CLIENT.",
+    )
+    parser.add_argument(
         "--ensure",
         action="store_true",
         help="start this checkout's local cloud in the background if it isn't running, "
         "print its endpoint and exit",
     )
     parser.add_argument("--stop", action="store_true", help="stop the background local cloud")
+    parser.add_argument(
+        "--env",
+        action="store_true",
+        help="start this checkout's local cloud if needed and print the shell exports that "
+        'reach it as its owner (eval "$(python -m helpers.localcloud --env)")',
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=None,
+        help="where the local cloud keeps its state and its owner's credentials "
+        "($LOCALCLOUD_STATE_DIR, default .localcloud/)",
+    )
+    parser.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="don't check IAM policies or trust policies (moto's permissive behaviour); "
+        "requests must still be signed with the local cloud's credentials",
+    )
     args = parser.parse_args(argv)
+    if args.state_dir:
+        os.environ["LOCALCLOUD_STATE_DIR"] = args.state_dir
     if args.ensure:
         print(ensure_running())
+        return 0
+    if args.env:
+        endpoint = ensure_running()
+        for name, value in owner_credentials().env(endpoint).items():
+            print(f"export {name}={shlex.quote(value)}")
         return 0
     if args.stop:
         print("stopped" if stop() else "no local cloud was running")
@@ -49,7 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Local cloud ready on {endpoint} (Ctrl+C to stop)", flush=True)
 
     try:
-        serve(args.port, args.job_timeout, ready)
+        serve(
+            args.port,
+            args.job_timeout,
+            ready,
+            args.python_client,
+            state_dir=str(state_dir()),
+            enforce_iam=not args.no_iam,
+        )
     except KeyboardInterrupt:
         pass
     return 0

@@ -38,6 +38,19 @@ class AwsError(Exception):
             "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
         ).encode()
 
+    def render(self, protocol: str) -> tuple[dict[str, str], bytes]:
+        """(headers, body) of this error in ``protocol``: json, rest-json, query or rest-xml."""
+        if protocol == "json":
+            return {"Content-Type": "application/x-amz-json-1.1"}, self.json_body()
+        if protocol == "rest-json":
+            return (
+                {"Content-Type": "application/json", "X-Amzn-ErrorType": self.code},
+                self.rest_json_body(),
+            )
+        if protocol == "query":
+            return {"Content-Type": "text/xml"}, self.query_xml_body()
+        return {"Content-Type": "application/xml"}, self.s3_xml_body()
+
     def s3_xml_body(self) -> bytes:
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -15,37 +15,53 @@ import socket
 import threading
 from urllib.parse import parse_qs, unquote
 
-from moto.moto_server.werkzeug_app import (
+# AWS managed policies (AdministratorAccess, AWSLambdaBasicExecutionRole, ...) exist on AWS, so
+# they exist here: moto loads them only when asked, before its IAM backend is first used.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import make_server
+from werkzeug.serving import make_server  # noqa: E402
 
-from . import s3public
-from .awslambda import responses as lambda_responses
-from .awslambda.runtime import LambdaRuntime
-from .codepipeline.models import PipelineEngine
-from .codepipeline.responses import OWNED, CodePipelineResponses, parse
-from .errors import AwsError, status_line
+from . import backends, s3public  # noqa: E402
+from .access import credentials, sigv4  # noqa: E402
+from .access.gate import Caller, Gate, Refused, browser_refusal  # noqa: E402
+from .access.policies import role_trust_policy, trusts_service  # noqa: E402
+from .awslambda import responses as lambda_responses  # noqa: E402
+from .awslambda.runtime import LambdaRuntime  # noqa: E402
+from .codepipeline.models import PipelineEngine  # noqa: E402
+from .codepipeline.responses import OWNED, CodePipelineResponses, parse  # noqa: E402
+from .errors import AwsError, status_line  # noqa: E402
 
 CODEPIPELINE_TARGET = "CodePipeline_20150709."
 HEALTH_PATH = "/_localcloud/health"
 DEFAULT_REGION = "us-east-1"
+BODY_TIMEOUT_S = 10.0  # a client that stops sending its body mid-way gets an answer by then
+ROLE_SESSION_S = 3600  # how long the credentials of a function's environment are valid
+CORS_HEADERS = ("access-control-",)
 
 
 class _Engines:
     """One PipelineEngine per region, created on first use."""
 
-    def __init__(self, runtime: LambdaRuntime, job_timeout_s: float):
-        self._runtime, self._timeout = runtime, job_timeout_s
+    def __init__(self, runtime: LambdaRuntime, job_timeout_s: float, gate: Gate):
+        self._runtime, self._timeout, self._gate = runtime, job_timeout_s, gate
         self._engines: dict[str, PipelineEngine] = {}
         self._lock = threading.Lock()
 
     def __call__(self, region: str) -> PipelineEngine:
         with self._lock:
             if region not in self._engines:
-                self._engines[region] = PipelineEngine(region, self._runtime, self._timeout)
+                self._engines[region] = PipelineEngine(
+                    region,
+                    self._runtime,
+                    self._timeout,
+                    issue_credentials=self._gate.issue_role_session,
+                    enforce_iam=self._gate.enforce_iam,
+                )
             return self._engines[region]
 
     def all(self) -> list[PipelineEngine]:
@@ -62,36 +78,126 @@ def _scope(environ: dict) -> tuple[str | None, str]:
     return None, DEFAULT_REGION
 
 
+class BodyTimeout(Exception):
+    """The client declared a body and stopped sending it."""
+
+
 def _read_body(environ: dict) -> bytes:
+    """The request's body, read once (within BODY_TIMEOUT_S) and kept for moto and for us."""
+    if "localcloud.body" in environ:
+        return environ["localcloud.body"]
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(body)  # moto may still read it
+    sock = environ.get("werkzeug.socket")
+    previous = sock.gettimeout() if sock is not None else None
+    try:
+        if sock is not None:
+            sock.settimeout(BODY_TIMEOUT_S)
+        if length:
+            body = environ["wsgi.input"].read(length)
+            if len(body) < length:
+                raise BodyTimeout
+        elif environ.get("wsgi.input_terminated"):  # chunked transfer encoding
+            body = environ["wsgi.input"].read()
+        else:
+            body = b""
+    except OSError as error:  # the socket timed out or broke mid-body
+        raise BodyTimeout from error
+    finally:
+        if sock is not None:
+            try:
+                sock.settimeout(previous)
+            except OSError:
+                pass
+    environ["localcloud.body"] = body
+    environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+    environ["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+def _unchunk(environ: dict, body: bytes) -> bytes:
+    """Hand moto an aws-chunked upload as the plain body it stands for (moto stores such
+    uploads empty), with the trailing checksum as a header."""
+    data, trailers = sigv4.decode_aws_chunked(body)
+    declared = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH")
+    if declared is not None and declared.isdigit() and int(declared) != len(data):
+        raise ValueError("x-amz-decoded-content-length doesn't match the data")
+    for name, value in trailers.items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    environ["HTTP_X_AMZ_CONTENT_SHA256"] = "UNSIGNED-PAYLOAD"
+    environ.pop("HTTP_CONTENT_ENCODING", None)
+    environ.pop("HTTP_X_AMZ_TRAILER", None)
+    environ["localcloud.body"] = data
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    return data
 
 
 class LocalCloudApp:
     """The WSGI application of the local cloud."""
 
-    def __init__(self, endpoint: str, job_timeout_s: float = 60.0, state_dir: str | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        job_timeout_s: float = 60.0,
+        state_dir: str | None = None,
+        python_client: str | None = None,
+        enforce_iam: bool = True,
+    ):
         self._cloudformation_lock = threading.Lock()
         self._cloudformation_ready = False
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.runtime = LambdaRuntime(endpoint, state_dir)
-        self.engines = _Engines(self.runtime, job_timeout_s)
+        self.gate = Gate(backends.ACCOUNT_ID, enforce_iam)
+        if state_dir is not None:
+            owner = credentials.load_or_create(state_dir)
+            credentials.install_owner(owner, backends.ACCOUNT_ID)
+        self.runtime = LambdaRuntime(
+            endpoint,
+            python_client=python_client,
+            issue_credentials=lambda role, name: self.gate.issue_role_session(
+                role, name, ROLE_SESSION_S
+            ),
+            can_log=self.gate.role_may_log,
+        )
+        self.engines = _Engines(self.runtime, job_timeout_s, self.gate)
         self.codepipeline = CodePipelineResponses(self.engines)
 
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
+        refusal = browser_refusal(environ)
+        if refusal is not None:
+            body = json.dumps({"message": f"Forbidden: {refusal}."}).encode()
+            return self._reply(start_response, 403, {"Content-Type": "application/json"}, body)
+        if path == HEALTH_PATH:
+            return self._reply(start_response, 200, {}, json.dumps(self.health()).encode())
         try:
-            if path == HEALTH_PATH:
-                return self._reply(start_response, 200, {}, json.dumps(self.health()).encode())
+            body = _read_body(environ)
+        except BodyTimeout:
+            error = AwsError(
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within "
+                "the timeout period. Idle connections will be closed.",
+            )
+            return self._error(start_response, error, "rest-xml")
+        try:
+            caller = self.gate.check(environ, body, s3public.anonymous_read_allowed)
+        except Refused as refused:
+            return self._error(start_response, refused, refused.protocol)
+        if environ.get("HTTP_X_AMZ_CONTENT_SHA256", "").startswith("STREAMING-"):
+            try:
+                body = _unchunk(environ, body)
+            except ValueError:
+                error = AwsError("IncompleteBody", "The request body terminated unexpectedly")
+                return self._error(start_response, error, "rest-xml")
+        try:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target.startswith(CODEPIPELINE_TARGET):
-                return self._codepipeline(environ, start_response, target)
+                return self._codepipeline(environ, start_response, target, caller)
             service, region = _scope(environ)
             if service == "cloudformation" and not self._cloudformation_ready:
                 self._install_cloudformation()
+            if service == "lambda" and caller.operation is not None:
+                self._check_function_role(caller, body)
             if service == "s3" and method == "PUT":
                 bucket, key = s3public.split_path(path)
                 query = environ.get("QUERY_STRING", "")
@@ -100,29 +206,37 @@ class LocalCloudApp:
                         environ, start_response, lambda: s3public.block_public_access(bucket)
                     )
                 if bucket and not key and query.split("&")[0] in ("policy", "policy="):
-                    refused = s3public.policy_refused(bucket, _read_body(environ))
+                    refused = s3public.policy_refused(bucket, body)
                     if refused:
-                        body = AwsError("AccessDenied", refused, 403).s3_xml_body()
-                        return self._reply(
-                            start_response, 403, {"Content-Type": "application/xml"}, body
-                        )
+                        error = AwsError("AccessDenied", refused, 403)
+                        return self._error(start_response, error, "rest-xml")
             invoke = lambda_responses.INVOKE_PATH.match(path)
-            if invoke and method == "POST" and service in ("lambda", None):
+            if invoke and method == "POST" and service == "lambda":
                 return self._invoke(environ, start_response, invoke.group("name"), region)
-            if method in ("GET", "HEAD") and service is None and s3public.is_anonymous(environ):
-                denied = self._anonymous_s3(path)
-                if denied is not None:
-                    return self._reply(
-                        start_response, 403, {"Content-Type": "application/xml"}, denied
-                    )
         except AwsError as error:
-            return self._reply(
-                start_response,
-                error.status,
-                {"Content-Type": "application/x-amz-json-1.1"},
-                error.json_body(),
-            )
+            protocol = caller.operation.protocol if caller.operation else "json"
+            return self._error(start_response, error, protocol)
         return self._moto(environ, start_response)
+
+    def _check_function_role(self, caller: Caller, body: bytes) -> None:
+        """Lambda refuses an execution role that doesn't trust lambda.amazonaws.com."""
+        if not self.gate.enforce_iam:
+            return
+        if caller.operation.name not in ("CreateFunction", "UpdateFunctionConfiguration"):
+            return
+        role = caller.operation.params.get("Role")
+        if not isinstance(role, str):
+            return
+        trust = role_trust_policy(backends.ACCOUNT_ID, role)
+        if trust is None or not trusts_service(trust, "lambda.amazonaws.com"):
+            raise AwsError(
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            )
+
+    def _error(self, start_response, error: AwsError, protocol: str):
+        headers, body = error.render(protocol)
+        return self._reply(start_response, error.status, headers, body)
 
     def _moto(self, environ: dict, start_response, after_success=None):
         """moto's answer — or, where moto has no answer (an unimplemented operation makes it
@@ -150,7 +264,13 @@ class LocalCloudApp:
             return self._unsupported(environ, start_response)
         if after_success is not None and status.startswith("200"):
             after_success()
-        start_response(status, captured["headers"])
+        # moto's CORS layer reflects any Origin; the local cloud serves no browser
+        headers = [
+            (name, value)
+            for name, value in captured["headers"]
+            if not name.lower().startswith(CORS_HEADERS)
+        ]
+        start_response(status, headers)
         return [body]
 
     def _unsupported(self, environ: dict, start_response):
@@ -205,7 +325,13 @@ class LocalCloudApp:
                 self._cloudformation_ready = True
 
     def health(self) -> dict:
-        return {"status": "ok", "pid": os.getpid(), "warmWorkers": self.runtime.warm_workers()}
+        """What ``is_healthy`` and the notebooks' set-up check read: nothing secret."""
+        return {
+            "status": "ok",
+            "pid": os.getpid(),
+            "warmWorkers": self.runtime.warm_workers(),
+            "pythonClient": self.runtime.python_client,
+        }
 
     @staticmethod
     def _reply(start_response, status: int, headers: dict[str, str], body: bytes):
@@ -213,7 +339,7 @@ class LocalCloudApp:
         start_response(status_line(status), list(headers.items()))
         return [body]
 
-    def _codepipeline(self, environ: dict, start_response, target: str):
+    def _codepipeline(self, environ: dict, start_response, target: str, caller: Caller):
         operation = target[len(CODEPIPELINE_TARGET) :]
         _, region = _scope(environ)
         body = _read_body(environ)
@@ -224,6 +350,17 @@ class LocalCloudApp:
             except AwsError as error:
                 return self._reply(start_response, error.status, headers, error.json_body())
             return self._reply(start_response, 200, headers, json.dumps(result).encode())
+        if operation in ("CreatePipeline", "UpdatePipeline") and self.gate.enforce_iam:
+            declaration = (caller.operation.params if caller.operation else {}).get("pipeline")
+            role = declaration.get("roleArn") if isinstance(declaration, dict) else None
+            if isinstance(role, str):
+                trust = role_trust_policy(backends.ACCOUNT_ID, role)
+                if trust is None or not trusts_service(trust, "codepipeline.amazonaws.com"):
+                    error = AwsError(
+                        "InvalidStructureException",
+                        f"CodePipeline is not authorized to perform AssumeRole on role {role}",
+                    )
+                    return self._reply(start_response, error.status, headers, error.json_body())
         if operation in ("CreatePipeline", "DeletePipeline"):
             # Let moto store (or drop) the declaration, then do what AWS does next.
             params = json.loads(body or b"{}")
@@ -259,16 +396,6 @@ class LocalCloudApp:
             status, out, payload = lambda_responses.error_response(error)
         return self._reply(start_response, status, out, payload)
 
-    @staticmethod
-    def _anonymous_s3(path: str) -> bytes | None:
-        """None if moto may answer; else AWS's AccessDenied body."""
-        bucket, key = s3public.split_path(path)
-        if not bucket or not key:
-            return AwsError("AccessDenied", "Access Denied", 403).s3_xml_body()
-        if s3public.anonymous_read_allowed(bucket, key):
-            return None
-        return AwsError("AccessDenied", "Access Denied", 403).s3_xml_body()
-
     def close(self) -> None:
         self.runtime.close()
 
@@ -284,10 +411,23 @@ class _RequestHandler(MotoRequestHandler):
         pass
 
 
-def serve(port: int, job_timeout_s: float = 60.0, ready=None) -> None:
+def serve(
+    port: int,
+    job_timeout_s: float = 60.0,
+    ready=None,
+    python_client: str | None = None,
+    state_dir: str | None = None,
+    enforce_iam: bool = True,
+) -> None:
     """Serve every API on 127.0.0.1:port until interrupted."""
     endpoint = f"http://127.0.0.1:{port}"
-    app = LocalCloudApp(endpoint, job_timeout_s)
+    app = LocalCloudApp(
+        endpoint,
+        job_timeout_s,
+        state_dir=state_dir,
+        python_client=python_client,
+        enforce_iam=enforce_iam,
+    )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_RequestHandler)
     server.daemon_threads = True
     if ready is not None:

@@ -13,42 +13,111 @@ import pytest
 from botocore.config import Config
 from botocore.validate import ParamValidator
 
+from helpers.localcloud.awslambda.worker import PYTHON_CLIENTS, has_awslambdaric
 from helpers.resources import load_policy
 
 LAMBDA_TRUST = load_policy("lambda-trust-policy.json")
 PIPELINE_TRUST = load_policy("codepipeline-trust-policy.json")
+FUNCTION_POLICY = load_policy("CodePipelineLambdaExecPolicy-CloudFormation.json")
+PIPELINE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction", "lambda:ListFunctions"],
+            "Resource": "*",
+        },
+    ],
+}
 
 
-@pytest.fixture(scope="session")
-def aws(cloud_endpoint):
-    """A factory of boto3 clients pointed at the test's local cloud."""
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    cache = {}
+class Cloud:
+    """One local cloud, reached through plain boto3 as a learner would (``Cloud.of`` gives
+    the same object for the same local cloud, so its roles are made once)."""
 
-    def client(service: str):
-        if service not in cache:
-            cache[service] = session.client(
+    _known: dict = {}
+
+    @classmethod
+    def of(cls, started) -> Cloud:
+        if started.endpoint not in cls._known:
+            cls._known[started.endpoint] = cls(started)
+        return cls._known[started.endpoint]
+
+    def __init__(self, started):
+        self.endpoint = started.endpoint
+        self.state_dir = started.state_dir
+        self.owner = started.owner
+        self._session = boto3.Session(
+            aws_access_key_id=started.owner.access_key_id,
+            aws_secret_access_key=started.owner.secret_access_key,
+            region_name="us-east-1",
+        )
+        self._clients: dict = {}
+        self._roles: dict | None = None
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self._session.client(
                 service,
-                endpoint_url=cloud_endpoint,
+                endpoint_url=self.endpoint,
                 config=Config(retries={"max_attempts": 1}, read_timeout=120),
             )
-        return cache[service]
+        return self._clients[service]
 
-    return client
+    @property
+    def roles(self) -> dict[str, str]:
+        """A function execution role with the page's CloudFormation-sample policy, and a
+        pipeline service role that may use any bucket and invoke any function; created on
+        first use."""
+        if self._roles is None:
+            iam = self.client("iam")
+            self._roles = {
+                "lambda": iam.create_role(
+                    RoleName="test-lambda-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+                )["Role"]["Arn"],
+                "pipeline": iam.create_role(
+                    RoleName="test-pipeline-role",
+                    AssumeRolePolicyDocument=json.dumps(PIPELINE_TRUST),
+                )["Role"]["Arn"],
+            }
+            iam.put_role_policy(
+                RoleName="test-lambda-role",
+                PolicyName="page-policy",
+                PolicyDocument=json.dumps(FUNCTION_POLICY),
+            )
+            iam.put_role_policy(
+                RoleName="test-pipeline-role",
+                PolicyName="any-bucket-any-function",
+                PolicyDocument=json.dumps(PIPELINE_POLICY),
+            )
+        return self._roles
 
 
 @pytest.fixture(scope="session")
-def roles(aws):
-    iam = aws("iam")
-    lambda_role = iam.create_role(
-        RoleName="test-lambda-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
-    )["Role"]["Arn"]
-    pipeline_role = iam.create_role(
-        RoleName="test-pipeline-role", AssumeRolePolicyDocument=json.dumps(PIPELINE_TRUST)
-    )["Role"]["Arn"]
-    return {"lambda": lambda_role, "pipeline": pipeline_role}
+def cloud(local_cloud):
+    return Cloud.of(local_cloud)
+
+
+@pytest.fixture(scope="session")
+def aws(cloud):
+    """A factory of boto3 clients pointed at the test's local cloud."""
+    return cloud.client
+
+
+@pytest.fixture(scope="session")
+def roles(cloud):
+    return cloud.roles
+
+
+@pytest.fixture(scope="session", params=PYTHON_CLIENTS)
+def each_python_client(request, start_cloud):
+    """A local cloud per Python runtime interface client: AWS's awslambdaric (Linux only) and
+    the workbook's own, which macOS uses. Modules whose tests must hold for both override
+    ``cloud`` with this."""
+    if request.param == "awslambdaric" and not has_awslambdaric():
+        pytest.skip("awslambdaric is not installed here (it installs on Linux only)")
+    return Cloud.of(start_cloud(request.param))
 
 
 def zip_bytes(files: dict[str, str | bytes]) -> bytes:

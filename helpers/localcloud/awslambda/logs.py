@@ -29,25 +29,35 @@ def new_stream_name(version: str = "$LATEST") -> str:
 
 
 class LogStream:
-    """Appends events to one CloudWatch log stream in moto's logs backend."""
+    """Appends events to one CloudWatch log stream in moto's logs backend.
 
-    def __init__(self, region: str, group: str, stream: str):
+    Like Lambda, it writes with the function's role: ``allowed()`` says whether the role may
+    (logs:CreateLogStream and logs:PutLogEvents on the stream); when it may not, events are
+    dropped, as on AWS, where a role without logging permissions leaves no logs. The group and
+    stream are created on the first event written.
+    """
+
+    def __init__(self, region: str, group: str, stream: str, allowed=None):
         self.region, self.group, self.stream = region, group, stream
-        backend = backends.logs(region)
-        with _lock:
-            if group not in backend.groups:
-                try:
-                    backend.create_log_group(group, {})
-                except ResourceAlreadyExistsException:
-                    pass
-            backend.create_log_stream(group, stream)
+        self._allowed = allowed or (lambda: True)
+        self.permitted = True
+
+    def check_permission(self) -> bool:
+        """Ask the role again (at each invocation's start): policies may have changed."""
+        self.permitted = bool(self._allowed())
+        return self.permitted
 
     def put(self, message: str, timestamp: int | None = None) -> None:
+        if not self.permitted:
+            return
         event = {"timestamp": timestamp or now_ms(), "message": message}
         backend = backends.logs(self.region)
         with _lock:
-            if self.group not in backend.groups:  # the learner deleted the group meanwhile
-                backend.create_log_group(self.group, {})
+            if self.group not in backend.groups:  # first event, or the learner deleted it
+                try:
+                    backend.create_log_group(self.group, {})
+                except ResourceAlreadyExistsException:
+                    pass
             group = backend.groups[self.group]
             if self.stream not in group.streams:
                 backend.create_log_stream(self.group, self.stream)

@@ -17,15 +17,19 @@ import threading
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from moto.awslambda.exceptions import UnknownFunctionException
 
 from .. import backends
 from ..errors import AwsError
-from .worker import FunctionSpec, Invocation, Worker
+from .worker import FunctionSpec, Invocation, Worker, choose_python_client
 
 PYTHON_RUNTIMES = ("python3.",)
 MAX_WORKERS_PER_FUNCTION = 10
+# An environment whose role credentials expire sooner than this is replaced by a new one, so a
+# function never starts an invocation with credentials about to run out.
+CREDENTIALS_MARGIN_S = 15 * 60
 
 
 def function_not_found(arn: str) -> AwsError:
@@ -35,15 +39,26 @@ def function_not_found(arn: str) -> AwsError:
 class LambdaRuntime:
     """Runs deployment packages: one pool of warm workers per function version."""
 
-    def __init__(self, endpoint: str, state_dir: str | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        state_dir: str | None = None,
+        python_client: str | None = None,
+        issue_credentials=None,
+        can_log=None,
+    ):
         self.endpoint = endpoint
+        self.python_client = choose_python_client(python_client)
+        # (role ARN, session name) -> temporary credentials of that role, as Lambda gets them
+        self._issue_credentials = issue_credentials or _unchecked_credentials
+        # (role ARN, log group, log stream) -> whether the role may write the function's logs
+        self._can_log = can_log
         self._state_dir = state_dir or tempfile.mkdtemp(prefix="localcloud-")
         self._lock = threading.Condition()
         self._idle: dict[FunctionSpec, list[Worker]] = {}
         self._busy: dict[FunctionSpec, int] = {}
         self._code_lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
-        self._credentials: dict[str, dict] = {}
         self.closed = False
 
     # -- functions ------------------------------------------------------------------------
@@ -94,17 +109,6 @@ class LambdaRuntime:
                 os.replace(partial, root)
         return root
 
-    def _role_credentials(self, role: str) -> dict:
-        """Temporary-looking keys for the execution role (the local cloud doesn't check them)."""
-        if role not in self._credentials:
-            alphabet = string.ascii_uppercase + string.digits
-            self._credentials[role] = {
-                "AccessKeyId": "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
-                "SecretAccessKey": secrets.token_urlsafe(30),
-                "SessionToken": secrets.token_urlsafe(96),
-            }
-        return self._credentials[role]
-
     # -- workers --------------------------------------------------------------------------
     def _acquire(self, spec: FunctionSpec, fn) -> Worker:
         with self._lock:
@@ -113,7 +117,7 @@ class LambdaRuntime:
                 idle = self._idle.setdefault(spec, [])
                 while idle:
                     worker = idle.pop()
-                    if worker.usable:
+                    if worker.usable and worker.credentials_last(CREDENTIALS_MARGIN_S):
                         self._busy[spec] = self._busy.get(spec, 0) + 1
                         return worker
                 if self._busy.get(spec, 0) < MAX_WORKERS_PER_FUNCTION:
@@ -122,7 +126,12 @@ class LambdaRuntime:
                 self._lock.wait(1.0)
         try:
             return Worker(
-                spec, self._task_root(fn), self.endpoint, self._role_credentials(spec.role)
+                spec,
+                self._task_root(fn),
+                self.endpoint,
+                self._issue_credentials(spec.role, spec.name),
+                self.python_client,
+                self._can_log,
             )
         except BaseException:
             with self._lock:
@@ -217,6 +226,18 @@ class LambdaRuntime:
                     worker.retire()
             self._idle.clear()
         self._async.shutdown(wait=False, cancel_futures=True)
+
+
+def _unchecked_credentials(role: str, session_name: str) -> dict:
+    """Credentials for a runtime used without a local cloud around it (tests of the runtime
+    alone): random, and accepted by nothing."""
+    alphabet = string.ascii_uppercase + string.digits
+    return {
+        "AccessKeyId": "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
+        "SecretAccessKey": secrets.token_urlsafe(30),
+        "SessionToken": secrets.token_urlsafe(96),
+        "Expiration": datetime.now(UTC) + timedelta(hours=1),
+    }
 
 
 def is_json(payload: bytes) -> bool:

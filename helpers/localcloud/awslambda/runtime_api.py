@@ -46,7 +46,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _accepted(self) -> None:
         self._reply(202, b'{"status":"OK"}')
 
+    def _from_a_browser(self) -> bool:
+        """A web page may POST to any port on 127.0.0.1; only the runtime client may talk here."""
+        origin = self.headers.get("Origin") or self.headers.get("Referer")
+        if origin is None:
+            return False
+        self._reply(403, b'{"errorType":"Forbidden","errorMessage":"Not for browsers"}')
+        return True
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self._from_a_browser():
+            return
         worker = self.server.worker
         if self.path != f"{PREFIX}/invocation/next":
             self._reply(404, b'{"errorType":"InvalidRequest","errorMessage":"Not found"}')
@@ -67,9 +77,14 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        if self._from_a_browser():
+            return
         worker = self.server.worker
         body = self._body()
         path = self.path
+        peak = self.headers.get("Lambda-Runtime-Peak-Memory-Kb", "")
+        if peak.isdigit():
+            worker.peak_memory_reported(int(peak))
         if path == f"{PREFIX}/init/error":
             worker.init_failed(_error_body(body, self.headers))
             self._accepted()

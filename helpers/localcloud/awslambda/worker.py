@@ -1,12 +1,15 @@
-"""One Lambda execution environment: a process running ``python -m awslambdaric HANDLER``.
+"""One Lambda execution environment: a process running a runtime interface client.
 
-The worker imports the function from its deployment package (extracted into its own folder,
-never from the repository), polls our Runtime API for events, and prints to a pipe that we turn
-into CloudWatch log events framed by START/END/REPORT lines with measured durations.
+The client is ``python -m awslambdaric HANDLER`` — AWS's own — where awslambdaric is installed
+(Linux), else the workbook's ``python_client.py``, which behaves the same (awslambdaric doesn't
+install on macOS). It imports the function from its deployment package (extracted into its own
+folder, never from the repository), polls our Runtime API for events, and prints to a pipe that
+we turn into CloudWatch log events framed by START/END/REPORT lines with measured durations.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -20,9 +23,40 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from .logs import LogStream, iso_now, new_stream_name, now_ms
 from .runtime_api import RuntimeApi
+
+PYTHON_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python_client.py")
+PYTHON_CLIENTS = ("awslambdaric", "builtin")
+
+
+def has_awslambdaric() -> bool:
+    return importlib.util.find_spec("awslambdaric") is not None
+
+
+def choose_python_client(wanted: str | None = None) -> str:
+    """``awslambdaric`` where it is installed (Linux), else ``builtin``; ``wanted`` forces one
+    (``LOCALCLOUD_PYTHON_CLIENT`` or ``--python-client``)."""
+    wanted = wanted or os.environ.get("LOCALCLOUD_PYTHON_CLIENT") or "auto"
+    if wanted == "auto":
+        return "awslambdaric" if has_awslambdaric() else "builtin"
+    if wanted not in PYTHON_CLIENTS:
+        raise ValueError(
+            f"The Python runtime client must be one of {PYTHON_CLIENTS}, not {wanted!r}"
+        )
+    if wanted == "awslambdaric" and not has_awslambdaric():
+        raise ValueError("awslambdaric is not installed here (it installs on Linux only)")
+    return wanted
+
+
+def client_command(client: str, handler: str) -> list[str]:
+    """The command that starts an execution environment's runtime interface client."""
+    if client == "awslambdaric":
+        return [sys.executable, "-m", "awslambdaric", handler]
+    # -P: the client's own folder must not shadow the deployment package's modules
+    return [sys.executable, "-P", PYTHON_CLIENT, handler]
 
 
 @dataclass(frozen=True)
@@ -81,10 +115,28 @@ class Invocation:
 class Worker:
     """A warm (or warming) execution environment for one FunctionSpec."""
 
-    def __init__(self, spec: FunctionSpec, task_root: str, endpoint: str, credentials: dict):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        task_root: str,
+        endpoint: str,
+        credentials: dict,
+        client: str = "awslambdaric",
+        can_log=None,
+    ):
         self.spec = spec
+        self.client = client
+        self.reported_peak_kb: int | None = None
+        self.credentials_expire = credentials.get("Expiration")
         self.stream_name = new_stream_name()
-        self.log = LogStream(spec.region, f"/aws/lambda/{spec.name}", self.stream_name)
+        group = f"/aws/lambda/{spec.name}"
+        self.log = LogStream(
+            spec.region,
+            group,
+            self.stream_name,
+            (lambda: can_log(spec.role, spec.region, group, self.stream_name)) if can_log else None,
+        )
+        self.log.check_permission()
         self._lock = threading.Lock()
         self._partial = b""
         self._events: queue.SimpleQueue[Invocation | None] = queue.SimpleQueue()
@@ -121,7 +173,7 @@ class Worker:
         env.update(dict(spec.environment))
         self.spawned_ns = time.perf_counter_ns()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", spec.handler],
+            client_command(client, spec.handler),
             cwd=task_root,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -209,6 +261,7 @@ class Worker:
     def _start_locked(self, invocation: Invocation) -> None:
         """START opens the invocation; output printed before it (init) stays above it."""
         self._drain_locked()
+        self.log.check_permission()
         self.current = invocation
         invocation.started_ns = time.perf_counter_ns()
         self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
@@ -218,6 +271,11 @@ class Worker:
 
     def invocation_failed(self, request_id: str, error: dict) -> bool:
         return self._complete(request_id, error=error)
+
+    def peak_memory_reported(self, kib: int) -> None:
+        """The client measured its own peak memory (the workbook's client does, awslambdaric
+        doesn't); used where /proc can't be read."""
+        self.reported_peak_kb = kib
 
     def init_failed(self, error: dict) -> None:
         """The handler could not be loaded: the waiting invocation gets the init error."""
@@ -288,7 +346,10 @@ class Worker:
         )
 
     def max_memory_mb(self) -> int:
-        """Peak resident memory of the worker process (VmHWM), as Lambda's Max Memory Used."""
+        """Peak resident memory of the environment, as Lambda's Max Memory Used: what the
+        client measured itself (getrusage, on any system), else the kernel's VmHWM (Linux)."""
+        if self.reported_peak_kb is not None:
+            return math.ceil(self.reported_peak_kb / 1024)
         try:
             with open(f"/proc/{self.process.pid}/status") as status:
                 for row in status:
@@ -344,6 +405,13 @@ class Worker:
                     )
             self.retire()  # AWS discards an environment whose invocation timed out
         return invocation
+
+    def credentials_last(self, seconds: float) -> bool:
+        """Whether the environment's role credentials are valid for ``seconds`` more."""
+        if self.credentials_expire is None:
+            return True
+        left = (self.credentials_expire - datetime.now(UTC)).total_seconds()
+        return left > seconds
 
     @property
     def usable(self) -> bool:

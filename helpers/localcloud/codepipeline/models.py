@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from .. import backends
+from .. import arns, backends
 from ..backends import ArtifactError
 from ..errors import AwsError
 from . import exceptions as exc
@@ -151,11 +151,16 @@ class PipelineEngine:
         runtime,
         job_timeout_s: float = 60.0,
         account_id: str = backends.ACCOUNT_ID,
+        issue_credentials=None,
+        enforce_iam: bool = False,
     ):
         self.region = region
         self.runtime = runtime
         self.job_timeout_s = job_timeout_s
         self.account_id = account_id
+        # (role ARN, session name, seconds) -> temporary credentials: the artifact credentials
+        self._issue_credentials = issue_credentials
+        self.enforce_iam = enforce_iam
         self._lock = threading.RLock()
         self._stage_turns = threading.Condition(self._lock)
         self._executions: dict[str, dict[str, PipelineExecution]] = {}
@@ -408,6 +413,31 @@ class PipelineEngine:
             execution.action_history.append(run)
         return run
 
+    def _require(self, run: ActionRun, action: str, resource: str) -> None:
+        """The pipeline acts with its service role: fail the action if the role's policies
+        don't allow ``action`` on ``resource``."""
+        if not self.enforce_iam:
+            return
+        from ..access.gate import role_allows
+
+        role = run.execution.declaration.get("roleArn", "")
+        if role_allows(self.account_id, role, action, resource):
+            return
+        stage_action = f"{run.stage_name}/{run.name}"
+        if action == "lambda:InvokeFunction":
+            message = (
+                f"The provided role does not have the lambda:InvokeFunction permission: the "
+                f"pipeline's service role {role} may not invoke {resource}, so action "
+                f"{stage_action} can't run it. Allow lambda:InvokeFunction in the role's policy."
+            )
+        else:
+            message = (
+                f"Insufficient permissions: the pipeline's service role {role} is not allowed "
+                f"{action} on {resource}, which action {stage_action} needs. Allow it in the "
+                "role's policy, then retry."
+            )
+        raise ActionFailed(message, "PermissionError")
+
     def _run_action(self, run: ActionRun) -> None:
         type_id = run.declaration["actionTypeId"]
         kind = (type_id["category"], type_id["owner"], type_id["provider"])
@@ -424,6 +454,10 @@ class PipelineEngine:
                 self._new_artifact(run.execution, a["name"])
                 for a in run.declaration["outputArtifacts"]
             ]
+            for artifact in run.inputs:
+                self._require(run, "s3:GetObject", arns.s3_arn(artifact.bucket, artifact.key))
+            for artifact in run.outputs:
+                self._require(run, "s3:PutObject", arns.s3_arn(artifact.bucket, artifact.key))
             provider = providers.get(kind)
             if provider is None:
                 raise ActionFailed(
@@ -487,6 +521,9 @@ class PipelineEngine:
             raise ActionFailed(
                 "The S3 source action needs S3Bucket and S3ObjectKey", "ConfigurationError"
             )
+        for action in ("s3:GetObject", "s3:GetObjectVersion"):
+            self._require(run, action, arns.s3_arn(bucket, key))
+        self._require(run, "s3:GetBucketVersioning", arns.s3_arn(bucket))
         try:
             if not backends.versioning_enabled(bucket):
                 raise ActionFailed(
@@ -526,6 +563,10 @@ class PipelineEngine:
             raise ActionFailed(
                 "The S3 deploy action takes one input artifact", "ConfigurationError"
             )
+        target = object_key.strip("/")
+        self._require(
+            run, "s3:PutObject", arns.s3_arn(bucket, target if not extract else f"{target}*")
+        )
         try:
             artifact = backends.read_object(run.inputs[0].bucket, run.inputs[0].key)
             if not extract:
@@ -558,6 +599,11 @@ class PipelineEngine:
         function_name = config.get("FunctionName")
         if not function_name:
             raise ActionFailed("The Lambda action needs FunctionName", "ConfigurationError")
+        self._require(
+            run,
+            "lambda:InvokeFunction",
+            arns.function_arn(self.region, self.account_id, function_name),
+        )
         token: str | None = None
         deadline_total = utcnow() + timedelta(hours=24)
         while True:
@@ -622,7 +668,7 @@ class PipelineEngine:
             "outputArtifacts": [
                 {"name": a.name, "revision": None, "location": a.location()} for a in run.outputs
             ],
-            "artifactCredentials": self._artifact_credentials(),
+            "artifactCredentials": self._artifact_credentials(run),
         }
         if job.continuation_token:
             data["continuationToken"] = job.continuation_token
@@ -657,7 +703,17 @@ class PipelineEngine:
             }
             return {"id": job.id, "data": data, "accountId": self.account_id}
 
-    def _artifact_credentials(self) -> dict:
+    def _artifact_credentials(self, run: ActionRun) -> dict:
+        """Temporary credentials of the pipeline's service role, for the job's artifacts."""
+        role = run.execution.declaration.get("roleArn", "")
+        if self._issue_credentials is not None and role:
+            issued = self._issue_credentials(role, f"codepipeline-{run.id[:8]}", 3600)
+            return {
+                "accessKeyId": issued["AccessKeyId"],
+                "secretAccessKey": issued["SecretAccessKey"],
+                "sessionToken": issued["SessionToken"],
+                "expirationTime": int(issued["Expiration"].timestamp() * 1000),
+            }
         alphabet = string.ascii_uppercase + string.digits
         expires = utcnow() + timedelta(hours=1)
         return {
