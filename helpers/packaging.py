@@ -38,14 +38,23 @@ def zip_tree(folder: Path, under: str = "") -> bytes:
     return zip_files(files)
 
 
+# The modules of each function's deployment package: the handler's module first.
+PACKAGES = {
+    "health_check": ("health_check", "page_fetch"),
+    "stack_deployer": ("stack_deployer",),
+}
+
+
 def function_source(module: str) -> str:
-    """The source of one of the workbook's Lambda functions, e.g. ``health_check``."""
+    """The source of one module of the workbook's Lambda functions, e.g. ``health_check``."""
     return (FUNCTIONS / f"{module}.py").read_text()
 
 
-def function_package(module: str) -> bytes:
-    """A deployment package: the module alone at the root of the zip (handler module.fn)."""
-    return zip_files({f"{module}.py": function_source(module)})
+def function_package(function: str) -> bytes:
+    """A deployment package: the function's modules at the root of the zip (handler
+    ``module.lambda_handler``), e.g. health_check.py with page_fetch.py beside it."""
+    modules = PACKAGES.get(function, (function,))
+    return zip_files({f"{module}.py": function_source(module) for module in modules})
 
 
 def site_package(page: str | None = None) -> bytes:

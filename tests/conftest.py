@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from helpers import localcloud
 from helpers.localcloud.access.credentials import OwnerCredentials
+
+# The functions' modules import each other as they do at the root of their deployment package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers" / "functions"))
 
 JOB_TIMEOUT_S = 4.0  # short, so the "never reported" tests finish quickly
 

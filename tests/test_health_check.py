@@ -35,7 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from moto import mock_aws
 
-from helpers.functions import health_check
+import health_check  # noqa: E402 - from the deployment package's root (tests/conftest.py)
+import page_fetch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT_FILE = ROOT / "data" / "events" / "codepipeline_job_event.json"
@@ -159,10 +160,10 @@ def results() -> Iterator[JobResults]:
     """The function's CodePipeline client, created inside moto's mock, with calls recorded."""
     with mock_aws():
         health_check._codepipeline.cache_clear()
-        health_check._tls_context.cache_clear()
+        page_fetch._tls_context.cache_clear()
         yield JobResults(health_check._codepipeline())
     health_check._codepipeline.cache_clear()
-    health_check._tls_context.cache_clear()
+    page_fetch._tls_context.cache_clear()
 
 
 # --- A loopback web site ------------------------------------------------------------------
@@ -282,8 +283,10 @@ def run(user_parameters: str | None, context: LambdaContext | None = None) -> di
 # --- The module -----------------------------------------------------------------------------
 
 
-def test_module_imports_only_what_the_lambda_runtime_provides() -> None:
-    tree = ast.parse(FUNCTION_FILE.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("module", ["health_check.py", "page_fetch.py"])
+def test_module_imports_only_what_the_lambda_runtime_provides(module: str) -> None:
+    """The standard library, boto3 (in every Python runtime) and the package's own modules."""
+    tree = ast.parse((FUNCTION_FILE.parent / module).read_text(encoding="utf-8"))
     imported = {
         alias.name.split(".")[0]
         for n in ast.walk(tree)
@@ -294,7 +297,7 @@ def test_module_imports_only_what_the_lambda_runtime_provides() -> None:
         n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
     }
     assert all(n.level == 0 for n in ast.walk(tree) if isinstance(n, ast.ImportFrom))
-    assert imported - set(sys.stdlib_module_names) == {"boto3"}
+    assert imported - set(sys.stdlib_module_names) <= {"boto3", "page_fetch"}
 
 
 def test_client_is_created_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,7 +323,7 @@ def test_client_is_created_once_from_the_environment(monkeypatch: pytest.MonkeyP
     ],
 )
 def test_request_timeout_leaves_time_to_report(remaining_ms: int, timeout: float) -> None:
-    assert health_check.request_timeout(remaining_ms) == pytest.approx(timeout)
+    assert page_fetch.request_timeout(remaining_ms) == pytest.approx(timeout)
 
 
 # --- Success and failure of the check -------------------------------------------------------
@@ -736,7 +739,7 @@ def test_unexpected_error_is_reported_as_failure(
     def broken(url: str, expect: str, timeout: float) -> str:
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr(health_check, "check_page", broken)
+    monkeypatch.setattr(page_fetch, "check_page", broken)
     outcome = run(site.serve("/"))
     message = results.failure("JobFailed")
     assert message == "The health check function failed unexpectedly: RuntimeError: something broke"
@@ -781,7 +784,7 @@ def test_artifact_credentials_are_never_logged(
     run(site.serve("/"))  # success
     run(site.serve("/missing", body=b"nothing"))  # check failed
     run("file:///etc/passwd")  # configuration error
-    monkeypatch.setattr(health_check, "check_page", lambda *args: 1 / 0)
+    monkeypatch.setattr(page_fetch, "check_page", lambda *args: 1 / 0)
     run(site.url("/"))  # unexpected error
     assert [call.operation for call in results.calls] == [
         "PutJobSuccessResult",

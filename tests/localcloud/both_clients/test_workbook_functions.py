@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import pipelines, resources
+from helpers import packaging, pipelines, resources
 
 from ..conftest import log_messages, unique, wait_for_execution, zip_bytes
 from ..test_codepipeline_engine import LAMBDA, actions
 from ..test_fidelity import TEMPLATE, create_with_source
 
 ROOT = Path(__file__).resolve().parents[3]
-FUNCTIONS = ROOT / "helpers" / "functions"
 
 
 def deploy(aws, roles, module: str, timeout: int = 20) -> str:
@@ -22,7 +21,7 @@ def deploy(aws, roles, module: str, timeout: int = 20) -> str:
         Runtime="python3.12",
         Role=roles["lambda"],
         Handler=f"{module}.lambda_handler",
-        Code={"ZipFile": zip_bytes({f"{module}.py": (FUNCTIONS / f"{module}.py").read_text()})},
+        Code={"ZipFile": packaging.function_package(module)},
         Timeout=timeout,
     )
     return name
