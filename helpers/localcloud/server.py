@@ -26,7 +26,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from . import backends, s3public  # noqa: E402
+from . import backends, cloudwatchlogs, s3public  # noqa: E402
 from .access import credentials, sigv4  # noqa: E402
 from .access.gate import Caller, Gate, Refused, browser_refusal  # noqa: E402
 from .access.policies import role_trust_policy, trusts_service  # noqa: E402
@@ -146,6 +146,7 @@ class LocalCloudApp:
         self._cloudformation_lock = threading.Lock()
         self._cloudformation_ready = False
         self.moto = DomainDispatcherApplication(create_backend_app)
+        cloudwatchlogs.install()
         self.gate = Gate(backends.ACCOUNT_ID, enforce_iam)
         if state_dir is not None:
             owner = credentials.load_or_create(state_dir)
