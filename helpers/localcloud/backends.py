@@ -8,10 +8,9 @@ calling themselves over HTTP.
 from __future__ import annotations
 
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from moto.awslambda.models import lambda_backends
-from moto.codepipeline.models import codepipeline_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 from moto.s3.exceptions import MissingBucket
@@ -28,10 +27,6 @@ def awslambda(region: str, account_id: str = ACCOUNT_ID):
     return lambda_backends[account_id][region]
 
 
-def codepipeline(region: str, account_id: str = ACCOUNT_ID):
-    return codepipeline_backends[account_id][region]
-
-
 def logs(region: str, account_id: str = ACCOUNT_ID):
     return logs_backends[account_id][region]
 
@@ -44,6 +39,7 @@ class S3Object:
     version_id: str | None
     etag: str
     last_modified: object  # datetime
+    metadata: dict = field(default_factory=dict)  # lower-case names: content-type, x-amz-meta-…
 
 
 class ArtifactError(Exception):
@@ -61,7 +57,10 @@ def read_object(bucket: str, key: str) -> S3Object:
     if obj is None:
         raise ArtifactError(f"The object with key {key} does not exist in bucket {bucket}.")
     version = obj.version_id if obj.version_id not in (None, "null") else None
-    return S3Object(bucket, key, obj.value, version, obj.etag.strip('"'), obj.last_modified)
+    metadata = {name.lower(): value for name, value in obj.metadata.items()}
+    return S3Object(
+        bucket, key, obj.value, version, obj.etag.strip('"'), obj.last_modified, metadata
+    )
 
 
 def versioning_enabled(bucket: str) -> bool:

@@ -33,7 +33,7 @@ from .access.policies import role_trust_policy, trusts_service  # noqa: E402
 from .awslambda import responses as lambda_responses  # noqa: E402
 from .awslambda.runtime import LambdaRuntime  # noqa: E402
 from .codepipeline.models import PipelineEngine  # noqa: E402
-from .codepipeline.responses import OWNED, CodePipelineResponses, parse  # noqa: E402
+from .codepipeline.responses import CodePipelineResponses  # noqa: E402
 from .errors import AwsError, status_line  # noqa: E402
 
 CODEPIPELINE_TARGET = "CodePipeline_20150709."
@@ -147,6 +147,7 @@ class LocalCloudApp:
         self._cloudformation_ready = False
         self.moto = DomainDispatcherApplication(create_backend_app)
         cloudwatchlogs.install()
+        lambda_responses.install()  # function states (Pending, InProgress) on moto's functions
         self.gate = Gate(backends.ACCOUNT_ID, enforce_iam)
         if state_dir is not None:
             owner = credentials.load_or_create(state_dir)
@@ -199,6 +200,7 @@ class LocalCloudApp:
                 self._install_cloudformation()
             if service == "lambda" and caller.operation is not None:
                 self._check_function_role(caller, body)
+                lambda_responses.before_moto(caller.operation, region, self.runtime)
             if service == "s3" and method == "PUT":
                 bucket, key = s3public.split_path(path)
                 query = environ.get("QUERY_STRING", "")
@@ -341,42 +343,23 @@ class LocalCloudApp:
         return [body]
 
     def _codepipeline(self, environ: dict, start_response, target: str, caller: Caller):
+        """CodePipeline: the engine answers every operation it emulates (declarations,
+        executions, jobs, tags); any other gets AWS's "unknown operation" error."""
         operation = target[len(CODEPIPELINE_TARGET) :]
+        if not self.codepipeline.handles(operation):
+            return self._unsupported(environ, start_response)
         _, region = _scope(environ)
-        body = _read_body(environ)
         headers = {"Content-Type": "application/x-amz-json-1.1"}
-        if operation in OWNED:
-            try:
-                result = self.codepipeline.dispatch(operation, region, parse(body))
-            except AwsError as error:
-                return self._reply(start_response, error.status, headers, error.json_body())
-            return self._reply(start_response, 200, headers, json.dumps(result).encode())
-        if operation in ("CreatePipeline", "UpdatePipeline") and self.gate.enforce_iam:
-            declaration = (caller.operation.params if caller.operation else {}).get("pipeline")
-            role = declaration.get("roleArn") if isinstance(declaration, dict) else None
-            if isinstance(role, str):
-                trust = role_trust_policy(backends.ACCOUNT_ID, role)
-                if trust is None or not trusts_service(trust, "codepipeline.amazonaws.com"):
-                    error = AwsError(
-                        "InvalidStructureException",
-                        f"CodePipeline is not authorized to perform AssumeRole on role {role}",
-                    )
-                    return self._reply(start_response, error.status, headers, error.json_body())
-        if operation in ("CreatePipeline", "DeletePipeline"):
-            # Let moto store (or drop) the declaration, then do what AWS does next.
-            params = json.loads(body or b"{}")
-            engine = self.engines(region)
-            if operation == "CreatePipeline":
-                # AWS starts a pipeline once when it is created.
-                def after() -> None:
-                    engine.start(params["pipeline"]["name"], trigger_type="CreatePipeline")
-            else:
-
-                def after() -> None:
-                    engine.forget(params["name"])
-
-            return self._moto(environ, start_response, after)
-        return self._moto(environ, start_response)
+        try:
+            result = self.codepipeline.dispatch(operation, region, _read_body(environ))
+        except AwsError as error:
+            return self._reply(start_response, error.status, headers, error.json_body())
+        except Exception as error:  # an engine bug: say so, in JSON, never as an HTML page
+            failure = AwsError(
+                "InternalFailure", f"The local cloud failed on {operation}: {error!r}", 500
+            )
+            return self._reply(start_response, 500, headers, failure.json_body())
+        return self._reply(start_response, 200, headers, json.dumps(result).encode())
 
     def _invoke(self, environ: dict, start_response, name: str, region: str):
         body = _read_body(environ)

@@ -10,7 +10,15 @@ import pytest
 from helpers import pipelines
 
 from ..conftest import JOB_TIMEOUT_S
-from .conftest import assert_valid_output, log_messages, unique, wait_for_execution, zip_bytes
+from .conftest import (
+    assert_valid_output,
+    create_function,
+    log_messages,
+    unique,
+    wait_for_execution,
+    wait_until_updated,
+    zip_bytes,
+)
 
 LAMBDA = pipelines.LAMBDA_INVOKE
 
@@ -347,7 +355,8 @@ def test_stop_and_retry_after_fixing_the_function(aws, world):
 def test_retry_after_fixing_the_function_code(aws, world, roles):
     cp = aws("codepipeline")
     fixed_later = unique("fixme")
-    aws("lambda").create_function(
+    create_function(
+        aws,
         FunctionName=fixed_later,
         Runtime="python3.12",
         Role=roles["lambda"],
@@ -377,6 +386,7 @@ def test_retry_after_fixing_the_function_code(aws, world, roles):
             }
         ),
     )
+    wait_until_updated(aws, fixed_later)
     cp.retry_stage_execution(
         pipelineName=pipeline,
         stageName="LambdaStage",

@@ -1,4 +1,4 @@
-"""The CodePipeline engine as a plain object: moto's backends in-process, no HTTP.
+"""The CodePipeline engine as a plain object: moto's S3 in-process, no HTTP.
 
 A small runtime stands in for the Lambda runtime here; it answers each job the way a function
 would, so these tests pin down the engine's own rules (jobs, continuations, run order).
@@ -15,10 +15,11 @@ import pytest
 from moto import mock_aws
 
 from helpers import pipelines
-from helpers.localcloud.codepipeline.models import NO_RESULT_MESSAGE, PipelineEngine
+from helpers.localcloud.codepipeline.jobs import NO_RESULT_MESSAGE
+from helpers.localcloud.codepipeline.models import PipelineEngine
 from helpers.localcloud.errors import AwsError
 
-from .conftest import PIPELINE_TRUST, zip_bytes
+from .conftest import zip_bytes
 
 
 class AnsweringRuntime:
@@ -40,6 +41,8 @@ class AnsweringRuntime:
 
 @pytest.fixture
 def declared(monkeypatch):
+    """``declare(engine, *lambda_actions)``: a Source -> Invoke pipeline "p" in the engine's
+    own store; returns the id of the execution its creation starts."""
     for key in ("AWS_ENDPOINT_URL",):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -51,15 +54,12 @@ def declared(monkeypatch):
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
         s3.put_object(Bucket="src", Key="app.zip", Body=zip_bytes({"a.txt": "a"}))
-        role = boto3.client("iam").create_role(
-            RoleName="p", AssumeRolePolicyDocument=json.dumps(PIPELINE_TRUST)
-        )["Role"]["Arn"]
 
-        def declare(*lambda_actions):
-            boto3.client("codepipeline").create_pipeline(
-                pipeline={
+        def declare(engine: PipelineEngine, *lambda_actions) -> str:
+            engine.create_pipeline(
+                {
                     "name": "p",
-                    "roleArn": role,
+                    "roleArn": "arn:aws:iam::123456789012:role/p",
                     "artifactStore": {"type": "S3", "location": "store"},
                     "stages": [
                         {
@@ -72,6 +72,8 @@ def declared(monkeypatch):
                     ],
                 }
             )
+            (execution,) = engine.executions("p")
+            return execution.id
 
         yield declare
 
@@ -109,8 +111,7 @@ def test_a_continuation_is_a_new_job_with_the_token(declared):
 
     runtime = AnsweringRuntime(answer)
     engine = runtime.engine = PipelineEngine("us-east-1", runtime, job_timeout_s=5)
-    declared(lambda_action("Check", "fn"))
-    execution = finish(engine, engine.start("p"))
+    execution = finish(engine, declared(engine, lambda_action("Check", "fn")))
     assert execution.status == "Succeeded"
     first, second = (e["CodePipeline.job"] for e in runtime.events)
     assert "continuationToken" not in first["data"]
@@ -132,8 +133,10 @@ def test_same_run_order_in_parallel_later_run_order_after(declared):
 
     runtime = AnsweringRuntime(answer)
     engine = runtime.engine = PipelineEngine("us-east-1", runtime, job_timeout_s=5)
-    declared(lambda_action("A", "a"), lambda_action("B", "b"), lambda_action("C", "c", 2))
-    assert finish(engine, engine.start("p")).status == "Succeeded"
+    first = declared(
+        engine, lambda_action("A", "a"), lambda_action("B", "b"), lambda_action("C", "c", 2)
+    )
+    assert finish(engine, first).status == "Succeeded"
     assert abs(started["a"] - started["b"]) < 0.2, "same runOrder runs in parallel"
     assert started["c"] >= max(started["a"], started["b"]) + 0.25, "runOrder 2 waits"
 
@@ -141,8 +144,9 @@ def test_same_run_order_in_parallel_later_run_order_after(declared):
 def test_no_result_times_out_and_a_missing_function_fails(declared):
     runtime = AnsweringRuntime(lambda engine, event: None)  # never reports
     engine = runtime.engine = PipelineEngine("us-east-1", runtime, job_timeout_s=0.3)
-    declared(lambda_action("Silent", "fn"), lambda_action("Missing", "missing"))
-    execution = finish(engine, engine.start("p"))
+    execution = finish(
+        engine, declared(engine, lambda_action("Silent", "fn"), lambda_action("Missing", "missing"))
+    )
     assert execution.status == "Failed"
     runs = {r.name: r for r in engine.action_runs("p")}
     assert runs["Silent"].error["message"] == NO_RESULT_MESSAGE.format(name="fn")
@@ -162,8 +166,7 @@ def test_stop_without_abandon_lets_the_running_action_finish(declared):
 
     runtime = AnsweringRuntime(answer)
     engine = runtime.engine = PipelineEngine("us-east-1", runtime, job_timeout_s=5)
-    declared(lambda_action("First", "fn"), lambda_action("Later", "fn", 2))
-    execution_id = engine.start("p")
+    execution_id = declared(engine, lambda_action("First", "fn"), lambda_action("Later", "fn", 2))
     deadline = time.monotonic() + 5
     while not runtime.events and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -175,3 +178,13 @@ def test_stop_without_abandon_lets_the_running_action_finish(declared):
     assert execution.status_summary == "enough"
     runs = {r.name: r.status for r in engine.action_runs("p")}
     assert runs == {"Source": "Succeeded", "First": "Succeeded"}, "Later never started"
+
+
+def test_a_function_the_runtime_refuses_fails_its_action_at_once(declared):
+    runtime = AnsweringRuntime(lambda engine, event: None)
+    engine = runtime.engine = PipelineEngine("us-east-1", runtime, job_timeout_s=30)
+    started = time.monotonic()
+    execution = finish(engine, declared(engine, lambda_action("Missing", "missing")))
+    assert time.monotonic() - started < 5, "no waiting for a job that can't report"
+    assert execution.status == "Failed"
+    assert execution.status_summary == "Function not found: missing"

@@ -1,91 +1,196 @@
-"""CodePipeline's JSON API for the operations the engine owns; moto answers the rest."""
+"""CodePipeline's JSON API (awsJson1_1): read the parameters, call the engine, render.
+
+Every request is checked against botocore's model first — JSON types (SerializationException)
+then lengths, patterns, ranges, enums and required members (ValidationException, AWS's
+wording) — so each method below can read its parameters as the model declares them.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
+from .. import validation
 from . import exceptions as exc
-from .models import ActionRun, PipelineEngine, PipelineExecution
+from .models import PipelineEngine
+from .paging import paginate
 
-OWNED = {
-    "StartPipelineExecution",
-    "StopPipelineExecution",
-    "RetryStageExecution",
-    "GetPipelineState",
-    "GetPipelineExecution",
-    "ListPipelineExecutions",
-    "ListActionExecutions",
-    "PutJobSuccessResult",
-    "PutJobFailureResult",
-    "GetJobDetails",
+SERVICE = "codepipeline"
+OPERATIONS = frozenset(
+    {
+        "CreatePipeline",
+        "UpdatePipeline",
+        "GetPipeline",
+        "DeletePipeline",
+        "ListPipelines",
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+        "StartPipelineExecution",
+        "StopPipelineExecution",
+        "RetryStageExecution",
+        "GetPipelineState",
+        "GetPipelineExecution",
+        "ListPipelineExecutions",
+        "ListActionExecutions",
+        "PutJobSuccessResult",
+        "PutJobFailureResult",
+        "GetJobDetails",
+    }
+)
+JSON_TYPES = {
+    "structure": (dict,),
+    "map": (dict,),
+    "list": (list,),
+    "string": (str,),
+    "blob": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (int, float),
+    "double": (int, float),
+    "timestamp": (int, float, str),
 }
 
 
-def _ts(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
-def _clean(value: Any) -> Any:
-    """Drop None values (AWS omits absent members)."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return value
-
-
-def _page(items: list, params: dict, default: int = 100) -> tuple[list, str | None]:
-    start = int(params.get("nextToken") or 0)
-    size = int(params.get("maxResults") or default)
-    page = items[start : start + size]
-    more = start + size < len(items)
-    return page, (str(start + size) if more else None)
-
-
 class CodePipelineResponses:
-    """Maps X-Amz-Target operations onto the engines (one per region)."""
+    """One method per operation, named after it; ``dispatch`` picks it."""
 
     def __init__(self, engine_for):
-        self.engine_for = engine_for
+        self.engine_for = engine_for  # region -> PipelineEngine; .all() -> every engine
 
-    def dispatch(self, operation: str, region: str, params: dict) -> dict:
-        handler = getattr(self, "_" + operation)
-        try:
-            return _clean(handler(self.engine_for(region), params))
-        except KeyError as missing:
-            raise exc.validation(
-                f"1 validation error detected: Value null at '{missing.args[0]}' failed to "
-                "satisfy constraint: Member must not be null"
-            ) from missing
+    def handles(self, operation: str) -> bool:
+        return operation in OPERATIONS
 
-    # -- running --------------------------------------------------------------------------
-    def _StartPipelineExecution(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
-        return {"pipelineExecutionId": engine.start(p["name"])}
+    def dispatch(self, operation: str, region: str, body: bytes) -> dict:
+        params = parse(body)
+        shape = validation.input_shape(SERVICE, operation)
+        wrong = _wrong_type(shape, params, "")
+        if wrong:
+            raise exc.SerializationException(wrong)
+        problems = validation.problems(SERVICE, operation, params)
+        if problems:
+            raise exc.ValidationException.of(problems)
+        handler = getattr(self, re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower())
+        return _clean(handler(self.engine_for(region), params))
 
-    def _StopPipelineExecution(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
+    # -- pipelines --------------------------------------------------------------------------
+    def create_pipeline(self, engine: PipelineEngine, p: dict) -> dict:
+        pipeline = engine.create_pipeline(p["pipeline"], p.get("tags"))
+        return {"pipeline": pipeline.declaration(1), "tags": pipeline.tag_list()}
+
+    def update_pipeline(self, engine: PipelineEngine, p: dict) -> dict:
+        pipeline = engine.update_pipeline(p["pipeline"])
+        return {"pipeline": pipeline.declaration()}
+
+    def get_pipeline(self, engine: PipelineEngine, p: dict) -> dict:
+        declaration, metadata = engine.get_pipeline(p["name"], p.get("version"))
+        return {"pipeline": declaration, "metadata": metadata}
+
+    def delete_pipeline(self, engine: PipelineEngine, p: dict) -> dict:
+        engine.delete_pipeline(p["name"])
+        return {}
+
+    def list_pipelines(self, engine: PipelineEngine, p: dict) -> dict:
+        page, token = paginate(
+            engine.list_pipelines(),
+            lambda pipeline: (pipeline.name,),
+            "ListPipelines",
+            p.get("nextToken"),
+            p.get("maxResults"),
+        )
+        return {"pipelines": [pipeline.summary() for pipeline in page], "nextToken": token}
+
+    def tag_resource(self, engine: PipelineEngine, p: dict) -> dict:
+        engine.tag_resource(p["resourceArn"], p["tags"])
+        return {}
+
+    def untag_resource(self, engine: PipelineEngine, p: dict) -> dict:
+        engine.untag_resource(p["resourceArn"], p["tagKeys"])
+        return {}
+
+    def list_tags_for_resource(self, engine: PipelineEngine, p: dict) -> dict:
+        page, token = paginate(
+            engine.list_tags_for_resource(p["resourceArn"]),
+            lambda tag: (tag["key"],),
+            f"ListTagsForResource {p['resourceArn']}",
+            p.get("nextToken"),
+            p.get("maxResults"),
+        )
+        return {"tags": page, "nextToken": token}
+
+    # -- executions -------------------------------------------------------------------------
+    def start_pipeline_execution(self, engine: PipelineEngine, p: dict) -> dict:
+        if p.get("sourceRevisions"):
+            raise exc.ValidationException(
+                "The local cloud does not emulate sourceRevisions: an execution runs the "
+                "latest revision of each source. Run it on AWS (WORKBOOK_TARGET=aws) to "
+                "override a source revision."
+            )
+        execution_id = engine.start(
+            p["name"],
+            variables=p.get("variables"),
+            client_request_token=p.get("clientRequestToken"),
+        )
+        return {"pipelineExecutionId": execution_id}
+
+    def stop_pipeline_execution(self, engine: PipelineEngine, p: dict) -> dict:
         execution_id = engine.stop(
             p["pipelineName"], p["pipelineExecutionId"], bool(p.get("abandon")), p.get("reason")
         )
         return {"pipelineExecutionId": execution_id}
 
-    def _RetryStageExecution(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
+    def retry_stage_execution(self, engine: PipelineEngine, p: dict) -> dict:
         execution_id = engine.retry(
             p["pipelineName"], p["stageName"], p["pipelineExecutionId"], p["retryMode"]
         )
         return {"pipelineExecutionId": execution_id}
 
-    # -- jobs -----------------------------------------------------------------------------
+    def get_pipeline_state(self, engine: PipelineEngine, p: dict) -> dict:
+        return engine.pipeline_state(p["name"])
+
+    def get_pipeline_execution(self, engine: PipelineEngine, p: dict) -> dict:
+        execution = engine.execution(p["pipelineName"], p["pipelineExecutionId"])
+        return {"pipelineExecution": execution.to_dict()}
+
+    def list_pipeline_executions(self, engine: PipelineEngine, p: dict) -> dict:
+        stage = ((p.get("filter") or {}).get("succeededInStage") or {}).get("stageName")
+        page, token = paginate(
+            engine.executions(p["pipelineName"], succeeded_in_stage=stage),
+            lambda execution: (-execution.sequence,),
+            f"ListPipelineExecutions {p['pipelineName']} {stage}",
+            p.get("nextToken"),
+            p.get("maxResults"),
+        )
+        return {"pipelineExecutionSummaries": [e.to_summary() for e in page], "nextToken": token}
+
+    def list_action_executions(self, engine: PipelineEngine, p: dict) -> dict:
+        where = p.get("filter") or {}
+        latest = where.get("latestInPipelineExecution") or {}
+        execution_id = where.get("pipelineExecutionId") or latest.get("pipelineExecutionId")
+        runs = engine.action_runs(
+            p["pipelineName"], execution_id, latest_only=latest.get("startTimeRange") == "Latest"
+        )
+        page, token = paginate(
+            runs,
+            lambda run: (-run.start_time.timestamp(), run.id),
+            f"ListActionExecutions {p['pipelineName']} {execution_id}",
+            p.get("nextToken"),
+            p.get("maxResults"),
+        )
+        return {"actionExecutionDetails": [run.to_detail() for run in page], "nextToken": token}
+
+    # -- jobs -------------------------------------------------------------------------------
     def _job_engine(self, job_id: str) -> PipelineEngine:
+        """Job ids are unique across regions: the engine of the region that opened it."""
         for engine in self.engine_for.all():
             if engine.has_job(job_id):
                 return engine
-        raise exc.job_not_found(job_id)
+        raise exc.JobNotFoundException(job_id)
 
-    def _PutJobSuccessResult(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
+    def put_job_success_result(self, engine: PipelineEngine, p: dict) -> dict:
         self._job_engine(p["jobId"]).put_job_success(
             p["jobId"],
             p.get("continuationToken"),
@@ -94,179 +199,61 @@ class CodePipelineResponses:
         )
         return {}
 
-    def _PutJobFailureResult(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
+    def put_job_failure_result(self, engine: PipelineEngine, p: dict) -> dict:
         self._job_engine(p["jobId"]).put_job_failure(p["jobId"], p["failureDetails"])
         return {}
 
-    def _GetJobDetails(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
+    def get_job_details(self, engine: PipelineEngine, p: dict) -> dict:
         return {"jobDetails": self._job_engine(p["jobId"]).job_details(p["jobId"])}
-
-    # -- state ----------------------------------------------------------------------------
-    def _GetPipelineState(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
-        name = p["name"]
-        pipeline = engine._pipeline(name)
-        declaration = pipeline.pipeline
-        executions = engine.executions(name)
-        stages = []
-        for stage in declaration["stages"]:
-            latest_exec = None
-            for execution in executions:
-                if stage["name"] in execution.stages:
-                    latest_exec = execution
-            state: dict[str, Any] = {
-                "stageName": stage["name"],
-                "inboundTransitionState": {"enabled": True},
-                "actionStates": [],
-            }
-            if latest_exec is not None:
-                state["latestExecution"] = {
-                    "pipelineExecutionId": latest_exec.id,
-                    "status": latest_exec.stages[stage["name"]].status,
-                }
-            for action in stage["actions"]:
-                action_state: dict[str, Any] = {"actionName": action["name"]}
-                run = engine.latest_action_run(name, stage["name"], action["name"])
-                if run is not None:
-                    action_state["latestExecution"] = {
-                        "actionExecutionId": run.id,
-                        "status": run.status,
-                        "summary": run.summary,
-                        "lastStatusChange": run.last_update,
-                        "externalExecutionId": run.external_id,
-                        "externalExecutionUrl": run.external_url,
-                        "percentComplete": run.percent_complete,
-                        "errorDetails": run.error,
-                    }
-                    if action["actionTypeId"]["category"] == "Source" and run.external_id:
-                        action_state["currentRevision"] = {
-                            "revisionId": run.external_id,
-                            "revisionChangeId": run.external_id,
-                            "created": run.last_update,
-                        }
-                state["actionStates"].append(action_state)
-            stages.append(state)
-        return {
-            "pipelineName": name,
-            "pipelineVersion": declaration.get("version", 1),
-            "stageStates": stages,
-            "created": pipeline._created,
-            "updated": pipeline._updated,
-        }
-
-    def _execution_dict(self, execution: PipelineExecution) -> dict:
-        return {
-            "pipelineName": execution.pipeline_name,
-            "pipelineVersion": execution.version,
-            "pipelineExecutionId": execution.id,
-            "status": execution.status,
-            "statusSummary": execution.status_summary,
-            "artifactRevisions": [
-                {
-                    "name": r["name"],
-                    "revisionId": r["revisionId"],
-                    "revisionSummary": r["revisionSummary"],
-                    "created": r["created"],
-                }
-                for r in execution.revisions
-            ],
-            "trigger": execution.trigger,
-            "executionMode": execution.execution_mode,
-            "executionType": "STANDARD",
-        }
-
-    def _GetPipelineExecution(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
-        execution = engine.execution(p["pipelineName"], p["pipelineExecutionId"])
-        return {"pipelineExecution": self._execution_dict(execution)}
-
-    def _ListPipelineExecutions(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
-        executions = sorted(
-            engine.executions(p["pipelineName"]), key=lambda e: e.start_time, reverse=True
-        )
-        page, token = _page(executions, p)
-        summaries = [
-            {
-                "pipelineExecutionId": e.id,
-                "status": e.status,
-                "statusSummary": e.status_summary,
-                "startTime": e.start_time,
-                "lastUpdateTime": e.last_update,
-                "sourceRevisions": [
-                    {
-                        "actionName": r["actionName"],
-                        "revisionId": r["revisionId"],
-                        "revisionSummary": r["revisionSummary"],
-                    }
-                    for r in e.revisions
-                ],
-                "trigger": e.trigger,
-                "stopTrigger": e.stop_trigger,
-                "executionMode": e.execution_mode,
-                "executionType": "STANDARD",
-            }
-            for e in page
-        ]
-        return {"pipelineExecutionSummaries": summaries, "nextToken": token}
-
-    def _action_detail(self, run: ActionRun, region: str) -> dict:
-        declaration = run.declaration
-        result = {
-            "externalExecutionId": run.external_id,
-            "externalExecutionSummary": (run.error or {}).get("message") or run.summary,
-            "externalExecutionUrl": run.external_url,
-            "errorDetails": run.error,
-        }
-        return {
-            "pipelineExecutionId": run.execution.id,
-            "actionExecutionId": run.id,
-            "pipelineVersion": run.execution.version,
-            "stageName": run.stage_name,
-            "actionName": run.name,
-            "startTime": run.start_time,
-            "lastUpdateTime": run.last_update,
-            "status": run.status,
-            "input": {
-                "actionTypeId": declaration["actionTypeId"],
-                "configuration": declaration.get("configuration", {}),
-                "resolvedConfiguration": declaration.get("configuration", {}),
-                "roleArn": declaration.get("roleArn"),
-                "region": declaration.get("region", region),
-                "inputArtifacts": [
-                    {"name": a.name, "s3location": {"bucket": a.bucket, "key": a.key}}
-                    for a in run.inputs
-                ],
-                "namespace": declaration.get("namespace"),
-            },
-            "output": {
-                "outputArtifacts": [
-                    {"name": a.name, "s3location": {"bucket": a.bucket, "key": a.key}}
-                    for a in run.outputs
-                ]
-                if run.status == "Succeeded"
-                else [],
-                "executionResult": result,
-                "outputVariables": run.output_variables,
-            },
-        }
-
-    def _ListActionExecutions(self, engine: PipelineEngine, p: dict) -> dict:  # noqa: N802
-        execution_id = (p.get("filter") or {}).get("pipelineExecutionId")
-        runs = sorted(
-            engine.action_runs(p["pipelineName"], execution_id),
-            key=lambda r: r.start_time,
-            reverse=True,
-        )
-        page, token = _page(runs, p)
-        return {
-            "actionExecutionDetails": [self._action_detail(r, engine.region) for r in page],
-            "nextToken": token,
-        }
 
 
 def parse(body: bytes) -> dict:
+    """The request's JSON object, or AWS's SerializationException."""
     try:
         params = json.loads(body or b"{}")
     except ValueError as error:
-        raise exc.validation(f"Request body is not valid JSON: {error}") from error
+        raise exc.SerializationException(f"The request body is not valid JSON: {error}") from None
     if not isinstance(params, dict):
-        raise exc.validation("Request body must be a JSON object")
+        raise exc.SerializationException("The request body must be a JSON object")
     return params
+
+
+def _wrong_type(shape, value: Any, path: str) -> str | None:
+    """Where ``value`` has a JSON type the model's ``shape`` can't hold, said once."""
+    if shape is None or value is None:
+        return None
+    expected = JSON_TYPES.get(shape.type_name, (object,))
+    if not isinstance(value, expected) or (bool in expected) != isinstance(value, bool):
+        where = f" at '{path}'" if path else ""
+        return f"Value{where} must be of type {shape.type_name}, not {type(value).__name__}"
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            problem = _wrong_type(member, value.get(name), _join(path, name))
+            if problem:
+                return problem
+    elif shape.type_name == "list":
+        for index, item in enumerate(value, start=1):
+            problem = _wrong_type(shape.member, item, f"{path}.{index}.member")
+            if problem:
+                return problem
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            problem = _wrong_type(shape.value, item, f"{path}.{key}")
+            if problem:
+                return problem
+    return None
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _clean(value: Any) -> Any:
+    """Drop None values (AWS omits absent members); timestamps as epoch seconds."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value

@@ -1,0 +1,516 @@
+"""The scheduler: runs executions through their pipeline, as the execution mode says.
+
+Stages run in order. A stage runs one execution at a time (it is locked while the execution is
+in it); which waiting execution enters next depends on the mode ("How pipeline executions
+work"): SUPERSEDED — the newest, older waiting ones are superseded; QUEUED — the oldest, in the
+order they were started; PARALLEL — no locks, every execution runs independently. In a stage,
+actions run by runOrder, the same runOrder in parallel; artifacts pass from action to action by
+name through the artifact store. An UpdatePipeline lets running actions finish, then fails the
+stage and the execution (user guide, "Edit a pipeline").
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import string
+import threading
+import uuid
+from datetime import timedelta
+from itertools import groupby
+
+from .. import arns
+from . import exceptions as exc
+from .executions import ActionRun, Artifact, PipelineExecution, StageRun, utcnow
+from .jobs import JobBoard
+from .providers import PROVIDERS, ActionFailed, ActionServices
+from .variables import (
+    MAX_CONFIGURATION_VALUE,
+    MAX_RESOLVED_CONFIGURATION_BYTES,
+    Unresolved,
+    resolve,
+    size,
+)
+
+ALNUM = string.ascii_letters + string.digits
+UNRESOLVED_MESSAGE = (
+    "An action in this pipeline failed because one or more variables could not be resolved: "
+    "Action name={name}."
+)
+UPDATED_MESSAGE = (
+    "The pipeline was updated (version {version}) while this execution was in progress: its "
+    "running actions finished, then the execution failed. Start a new execution to run the "
+    "new version."
+)
+
+
+class Scheduler:
+    """Runs the executions of the pipelines of one region."""
+
+    def __init__(
+        self,
+        region: str,
+        account_id: str,
+        runtime,
+        jobs: JobBoard,
+        job_timeout_s: float,
+        lock: threading.RLock,
+        issue_credentials=None,
+        enforce_iam: bool = False,
+    ):
+        self.region, self.account_id = region, account_id
+        self.jobs = jobs
+        self.enforce_iam = enforce_iam
+        # (role ARN, session name, seconds) -> temporary credentials: the artifact credentials
+        self._issue_credentials = issue_credentials
+        self._lock = lock
+        self._turns = threading.Condition(lock)
+        self._executions: dict[str, dict[str, PipelineExecution]] = {}
+        self._stage_owner: dict[tuple[str, str], str] = {}
+        self._sequence = itertools.count(1)
+        services = ActionServices(
+            region,
+            account_id,
+            runtime,
+            jobs,
+            job_timeout_s,
+            lock,
+            self._require,
+            self._artifact_credentials,
+        )
+        self.providers = {provider.kind: provider(services) for provider in PROVIDERS}
+
+    # -- what runs --------------------------------------------------------------------------
+    def _executions_of(self, name: str) -> dict[str, PipelineExecution]:
+        return self._executions.setdefault(name, {})
+
+    def executions(self, name: str) -> list[PipelineExecution]:
+        """Oldest first."""
+        with self._lock:
+            return list(self._executions_of(name).values())
+
+    def execution(self, name: str, execution_id: str) -> PipelineExecution:
+        with self._lock:
+            execution = self._executions_of(name).get(execution_id)
+        if execution is None:
+            raise exc.PipelineExecutionNotFoundException(name, execution_id)
+        return execution
+
+    def latest_for_stage(self, name: str, stage_name: str) -> PipelineExecution | None:
+        with self._lock:
+            latest = None
+            for execution in self._executions_of(name).values():
+                if stage_name in execution.stages:
+                    latest = execution
+            return latest
+
+    def inbound(self, name: str, stage_name: str) -> list[PipelineExecution]:
+        """The executions waiting to enter a stage, the one to enter next first."""
+        with self._lock:
+            waiting = [
+                e
+                for e in self._executions_of(name).values()
+                if e.waiting_for == stage_name and self._halted(e) is None
+            ]
+        newest_first = bool(waiting) and waiting[-1].execution_mode == "SUPERSEDED"
+        return sorted(waiting, key=lambda e: e.sequence, reverse=newest_first)
+
+    # -- starting, stopping, retrying -------------------------------------------------------
+    def start(
+        self,
+        name: str,
+        declaration: dict,
+        trigger: dict,
+        variables: dict[str, str],
+    ) -> PipelineExecution:
+        with self._lock:
+            execution = PipelineExecution(
+                id=str(uuid.uuid4()),
+                pipeline_name=name,
+                version=int(declaration["version"]),
+                declaration=declaration,
+                trigger=trigger,
+                sequence=next(self._sequence),
+                variables=variables,
+            )
+            self._executions_of(name)[execution.id] = execution
+        self._spawn(execution, 0)
+        return execution
+
+    def _spawn(self, execution: PipelineExecution, first_stage: int, retry: str | None = None):
+        threading.Thread(
+            target=self._run,
+            args=(execution, first_stage, retry),
+            daemon=True,
+            name=f"pipeline-{execution.pipeline_name}-{execution.id[:8]}",
+        ).start()
+
+    def stop(self, name: str, execution_id: str, abandon: bool, reason: str | None) -> str:
+        with self._lock:
+            execution = self._executions_of(name).get(execution_id)
+            if execution is None:
+                raise exc.PipelineExecutionNotStoppableException(
+                    f"Pipeline execution {execution_id} does not exist in pipeline {name}, so "
+                    "it can't be stopped."
+                )
+            if execution.status == "Stopping" and not abandon:
+                raise exc.DuplicatedStopRequestException()
+            if execution.status not in ("InProgress", "Stopping"):
+                raise exc.PipelineExecutionNotStoppableException(
+                    f"Unable to stop pipeline execution {execution_id}: it is "
+                    f"{execution.status}; only InProgress executions can be stopped."
+                )
+            execution.stop_requested = True
+            execution.abandon = execution.abandon or abandon
+            execution.stop_trigger = {"reason": reason or ""}
+            execution.touch(status="Stopping")
+            if abandon:
+                self._abandon_running(execution, "Abandoned by a stop request")
+            self._turns.notify_all()
+        return execution_id
+
+    def _abandon_running(self, execution: PipelineExecution, summary: str | None) -> None:
+        for stage in execution.stages.values():
+            for run in stage.actions.values():
+                if run.status == "InProgress":
+                    run.touch(status="Abandoned", summary=summary or run.summary)
+                    if run.current_job is not None:
+                        self.jobs.end(run.current_job, "Abandoned")
+
+    def retry(self, name: str, stage_name: str, execution_id: str, mode: str) -> str:
+        with self._lock:
+            execution = self._executions_of(name).get(execution_id)
+            if execution is None:
+                raise exc.StageNotRetryableException(
+                    f"Pipeline execution {execution_id} does not exist in pipeline {name}, so "
+                    f"its stage {stage_name} can't be retried."
+                )
+            stage_names = [s["name"] for s in execution.declaration["stages"]]
+            if stage_name not in stage_names:
+                raise exc.StageNotFoundException(stage_name)
+            stage = execution.stages.get(stage_name)
+            if (
+                execution.status in ("InProgress", "Stopping")
+                or stage is None
+                or stage.status not in ("Failed", "Stopped")
+            ):
+                raise exc.StageNotRetryableException(
+                    f"Stage {stage_name} in pipeline execution {execution_id} is not "
+                    "retryable: only a failed or stopped stage of a finished execution can be "
+                    "retried."
+                )
+            latest = self.latest_for_stage(name, stage_name)
+            if execution.execution_mode != "PARALLEL" and latest is not execution:
+                raise exc.NotLatestPipelineExecutionException(
+                    f"Pipeline execution {execution_id} is not the latest execution of stage "
+                    f"{stage_name}; retry the latest one ({latest.id})."
+                )
+            execution.stop_requested = execution.abandon = False
+            execution.stop_trigger = execution.updated_to = None
+            execution.touch(status="InProgress", status_summary=None)
+        self._spawn(execution, stage_names.index(stage_name), retry=mode)
+        return execution_id
+
+    def forget(self, name: str) -> None:
+        """The pipeline was deleted: abandon what runs and drop its history."""
+        with self._lock:
+            for execution in self._executions.pop(name, {}).values():
+                if execution.status in ("InProgress", "Stopping"):
+                    execution.stop_requested = execution.abandon = True
+                    self._abandon_running(execution, None)
+            for key in [k for k in self._stage_owner if k[0] == name]:
+                del self._stage_owner[key]
+            self._turns.notify_all()
+
+    def pipeline_updated(self, name: str, version: int) -> None:
+        """UpdatePipeline: every execution in progress fails once its running actions end."""
+        with self._lock:
+            for execution in self._executions_of(name).values():
+                if execution.status == "InProgress":
+                    execution.updated_to = version
+            self._turns.notify_all()
+
+    # -- running ----------------------------------------------------------------------------
+    @staticmethod
+    def _halted(execution: PipelineExecution) -> str | None:
+        """How an execution must end before its next step: Stopped, Failed (the pipeline was
+        updated under it), or None to go on."""
+        if execution.stop_requested:
+            return "Stopped"
+        if execution.updated_to is not None:
+            return "Failed"
+        return None
+
+    def _run(self, execution: PipelineExecution, first_stage: int, retry: str | None) -> None:
+        outcome, summary = "Succeeded", None
+        try:
+            stages = execution.declaration["stages"]
+            for index in range(first_stage, len(stages)):
+                stage = stages[index]
+                if not self._enter_stage(execution, stage["name"]):
+                    outcome = self._halted(execution) or "Superseded"
+                    break
+                try:
+                    mode = retry if index == first_stage else None
+                    outcome = self._run_stage(execution, stage, mode)
+                finally:
+                    self._leave_stage(execution, stage["name"])
+                if outcome != "Succeeded":
+                    failed = [
+                        r
+                        for r in execution.stages[stage["name"]].actions.values()
+                        if r.status == "Failed"
+                    ]
+                    summary = (failed[0].error or {}).get("message") if failed else None
+                    break
+        except Exception as error:  # an engine bug must not leave the execution InProgress
+            outcome, summary = "Failed", f"Local cloud error: {error!r}"
+        with self._lock:
+            if execution.stop_requested and outcome in ("Succeeded", "Failed"):
+                outcome = "Stopped"
+            if outcome == "Stopped" and execution.stop_trigger:
+                summary = execution.stop_trigger.get("reason") or summary
+            if outcome == "Failed" and summary is None and execution.updated_to is not None:
+                summary = UPDATED_MESSAGE.format(version=execution.updated_to)
+            execution.touch(status=outcome, status_summary=summary)
+            self._turns.notify_all()
+
+    def _enter_stage(self, execution: PipelineExecution, stage_name: str) -> bool:
+        """Wait for the stage's turn; False if stopped, failed or superseded meanwhile."""
+        if execution.execution_mode == "PARALLEL":
+            return self._halted(execution) is None
+        key = (execution.pipeline_name, stage_name)
+        with self._turns:
+            execution.waiting_for = stage_name
+            self._turns.notify_all()  # an older execution waiting here may be superseded now
+            try:
+                while self._halted(execution) is None:
+                    waiting = self.inbound(execution.pipeline_name, stage_name)
+                    if waiting[0] is not execution and execution.execution_mode == "SUPERSEDED":
+                        return False
+                    if waiting[0] is execution and self._stage_owner.get(key) in (
+                        None,
+                        execution.id,
+                    ):
+                        self._stage_owner[key] = execution.id
+                        return True
+                    self._turns.wait(1.0)
+                return False
+            finally:
+                execution.waiting_for = None
+                self._turns.notify_all()
+
+    def _leave_stage(self, execution: PipelineExecution, stage_name: str) -> None:
+        with self._turns:
+            key = (execution.pipeline_name, stage_name)
+            if self._stage_owner.get(key) == execution.id:
+                del self._stage_owner[key]
+            self._turns.notify_all()
+
+    def _run_stage(self, execution: PipelineExecution, stage: dict, retry: str | None) -> str:
+        previous = execution.stages.get(stage["name"])
+        run = StageRun(stage["name"])
+        if retry == "FAILED_ACTIONS" and previous is not None:
+            run.actions = {n: a for n, a in previous.actions.items() if a.status == "Succeeded"}
+        with self._lock:
+            execution.stages[stage["name"]] = run
+            execution.touch()
+        ordered = sorted(stage["actions"], key=lambda a: int(a.get("runOrder", 1)))
+        status = "Succeeded"
+        for _, group in groupby(ordered, key=lambda a: int(a.get("runOrder", 1))):
+            halted = self._halted(execution)
+            if halted:
+                status = halted
+                break
+            todo = [a for a in group if a["name"] not in run.actions]
+            runs = [self._new_action_run(execution, stage["name"], a) for a in todo]
+            with self._lock:
+                for action_run in runs:
+                    run.actions[action_run.name] = action_run
+            threads = [
+                threading.Thread(target=self._run_action, args=(r,), daemon=True) for r in runs
+            ]
+            for thread in threads[1:]:
+                thread.start()
+            if runs:
+                self._run_action(runs[0])
+            for thread in threads[1:]:
+                thread.join()
+            statuses = {r.status for r in runs}
+            if "Failed" in statuses:
+                status = "Failed"
+                break
+            if statuses - {"Succeeded"}:
+                status = "Stopped"
+                break
+            if execution.updated_to is not None:
+                status = "Failed"  # its running actions are done: the update fails the stage
+                break
+        if execution.stop_requested and status == "Succeeded" and execution.abandon:
+            status = "Stopped"
+        with self._lock:
+            run.status = status
+            execution.touch()
+        return status
+
+    def _new_action_run(self, execution: PipelineExecution, stage: str, action: dict) -> ActionRun:
+        run = ActionRun(
+            id=str(uuid.uuid4()),
+            execution=execution,
+            stage_name=stage,
+            declaration=action,
+            region=self.region,
+        )
+        with self._lock:
+            execution.action_history.append(run)
+        return run
+
+    def _run_action(self, run: ActionRun) -> None:
+        provider = self.providers.get(run.kind)
+        try:
+            run.inputs = [
+                self._input_artifact(run, a["name"]) for a in run.declaration["inputArtifacts"]
+            ]
+            run.outputs = [
+                self._new_artifact(run.execution, a["name"])
+                for a in run.declaration["outputArtifacts"]
+            ]
+            config = self._resolve(run)
+            if provider is not None:
+                run.touch(entity_url=provider.entity_url(config))
+            for artifact in run.inputs:
+                self._require(run, "s3:GetObject", arns.s3_arn(artifact.bucket, artifact.key))
+            for artifact in run.outputs:
+                self._require(run, "s3:PutObject", arns.s3_arn(artifact.bucket, artifact.key))
+            if provider is None:
+                raise ActionFailed(
+                    f"The {'/'.join(run.kind)} action provider is not emulated locally: the "
+                    "local cloud runs S3 source, S3 deploy and Lambda invoke actions. Run this "
+                    "pipeline on AWS (WORKBOOK_TARGET=aws) to use it.",
+                    "ConfigurationError",
+                )
+            provider.run(run, config)
+        except ActionFailed as failure:
+            with self._lock:
+                if run.status == "InProgress":
+                    run.touch(
+                        status="Failed",
+                        error={"code": failure.code, "message": failure.message},
+                        external_id=failure.external_id or run.external_id,
+                    )
+            return
+        except Exception as error:  # an engine bug fails the action, saying so, never hangs it
+            with self._lock:
+                if run.status == "InProgress":
+                    run.touch(
+                        status="Failed",
+                        error={"code": "JobFailed", "message": f"Local cloud error: {error!r}"},
+                    )
+            return
+        with self._lock:
+            if run.status == "InProgress":
+                for artifact in run.outputs:
+                    run.execution.artifacts[artifact.name] = artifact
+                if run.namespace:
+                    run.execution.namespaces[run.namespace] = dict(run.output_variables)
+                run.touch(status="Succeeded")
+
+    def _resolve(self, run: ActionRun) -> dict:
+        """The action's configuration with its variables resolved (input.resolvedConfiguration
+        in ListActionExecutions)."""
+        with self._lock:
+            scope = run.execution.scope()
+        try:
+            resolved = resolve(run.configuration, scope)
+        except Unresolved as unresolved:
+            raise ActionFailed(
+                UNRESOLVED_MESSAGE.format(name=run.name), "ConfigurationError"
+            ) from unresolved
+        run.resolved_configuration = resolved
+        for key, value in resolved.items():
+            if len(value) > MAX_CONFIGURATION_VALUE:
+                raise ActionFailed(
+                    f"The configuration {key} of action {run.name} is {len(value)} characters "
+                    f"long once its variables are resolved; the most is "
+                    f"{MAX_CONFIGURATION_VALUE}.",
+                    "ConfigurationError",
+                )
+        if size(resolved) > MAX_RESOLVED_CONFIGURATION_BYTES:
+            raise ActionFailed(
+                f"The resolved configuration of action {run.name} is {size(resolved)} bytes; "
+                f"the most is {MAX_RESOLVED_CONFIGURATION_BYTES}.",
+                "ConfigurationError",
+            )
+        return resolved
+
+    # -- the service role -------------------------------------------------------------------
+    def _require(self, run: ActionRun, action: str, resource: str) -> None:
+        """The pipeline acts with its service role: fail the action if the role's policies
+        don't allow ``action`` on ``resource``."""
+        if not self.enforce_iam:
+            return
+        from ..access.gate import role_allows
+
+        role = run.execution.declaration.get("roleArn", "")
+        if role_allows(self.account_id, role, action, resource):
+            return
+        stage_action = f"{run.stage_name}/{run.name}"
+        if action == "lambda:InvokeFunction":
+            message = (
+                f"The provided role does not have the lambda:InvokeFunction permission: the "
+                f"pipeline's service role {role} may not invoke {resource}, so action "
+                f"{stage_action} can't run it. Allow lambda:InvokeFunction in the role's policy."
+            )
+        else:
+            message = (
+                f"Insufficient permissions: the pipeline's service role {role} is not allowed "
+                f"{action} on {resource}, which action {stage_action} needs. Allow it in the "
+                "role's policy, then retry."
+            )
+        raise ActionFailed(message, "PermissionError")
+
+    def _artifact_credentials(self, run: ActionRun) -> dict:
+        """Temporary credentials of the pipeline's service role, for the job's artifacts."""
+        role = run.execution.declaration.get("roleArn", "")
+        if self._issue_credentials is not None and role:
+            issued = self._issue_credentials(role, f"codepipeline-{run.id[:8]}", 3600)
+            return {
+                "accessKeyId": issued["AccessKeyId"],
+                "secretAccessKey": issued["SecretAccessKey"],
+                "sessionToken": issued["SessionToken"],
+                "expirationTime": int(issued["Expiration"].timestamp() * 1000),
+            }
+        alphabet = string.ascii_uppercase + string.digits
+        expires = utcnow() + timedelta(hours=1)
+        return {
+            "accessKeyId": "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
+            "secretAccessKey": secrets.token_urlsafe(30),
+            "sessionToken": secrets.token_urlsafe(96),
+            "expirationTime": int(expires.timestamp() * 1000),
+        }
+
+    # -- artifacts --------------------------------------------------------------------------
+    def _artifact_bucket(self, execution: PipelineExecution) -> str:
+        declaration = execution.declaration
+        store = declaration.get("artifactStore") or (
+            declaration.get("artifactStores", {}).get(self.region)
+        )
+        if not store:
+            raise ActionFailed(
+                f"The pipeline has no artifact store in {self.region}", "ConfigurationError"
+            )
+        return store["location"]
+
+    def _new_artifact(self, execution: PipelineExecution, name: str) -> Artifact:
+        suffix = "".join(secrets.choice(ALNUM) for _ in range(7))
+        key = f"{execution.pipeline_name[:20]}/{name[:10]}/{suffix}"
+        return Artifact(name, self._artifact_bucket(execution), key)
+
+    def _input_artifact(self, run: ActionRun, name: str) -> Artifact:
+        artifact = run.execution.artifacts.get(name)
+        if artifact is None:
+            raise ActionFailed(
+                f"Input artifact {name} was not produced by an earlier action of this execution",
+                "ConfigurationError",
+            )
+        return artifact
