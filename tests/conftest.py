@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +49,7 @@ def start_cloud(tmp_path_factory):
             )
             owner = localcloud.owner_credentials(state)
             started[python_client] = (process, Started(endpoint, str(state), owner))
+            _wait_for_cloudformation(endpoint)
         return started[python_client][1]
 
     yield start
@@ -55,6 +59,18 @@ def start_cloud(tmp_path_factory):
             process.wait(10)
         except Exception:
             process.kill()
+
+
+def _wait_for_cloudformation(endpoint: str, bound_s: float = 60.0) -> None:
+    """The local cloud loads moto's CloudFormation in the background after start-up (about
+    2 s, longer on a busy machine); tests whose functions deploy stacks run with a 4 s job
+    time-out, so wait for it here rather than let the first stack deployment time out."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(endpoint + localcloud.HEALTH_PATH, timeout=5) as reply:
+            if json.load(reply).get("cloudformationReady"):
+                return
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ let a release through every stage, and taking a permission away must show where 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import boto3
@@ -27,6 +28,16 @@ def book(local_cloud, monkeypatch):
     book = workbook.Workbook(session, "123456789012", "local")
     resources.catch_up(book, "07")  # everything notebooks 01-06 create, with the page's policies
     return book
+
+
+def use_policy(book, document: dict) -> None:
+    """Make ``document`` the execution role policy's default version (as "Edit policy")."""
+    iam = book.client("iam")
+    arn = resources.policy_arn(book)
+    for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+        if not version["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
 
 
 def release(book) -> tuple[dict, dict[str, dict]]:
@@ -53,7 +64,7 @@ def test_the_pages_policies_let_every_stage_through(book):
 def test_the_least_privilege_policy_lets_every_stage_through(book):
     policy = resources.least_privilege_policy(book, deploys_stacks=True)
     assert not any("*" == s["Resource"] for s in policy["Statement"] if "logs:" in str(s))
-    resources.ensure_lambda_policy(book, policy)
+    resources.set_lambda_policy(book, policy)
     book.client("s3").put_object(  # a changed template, so the stack is really updated
         Bucket=book.names.source_bucket,
         Key=book.names.template_key,
@@ -69,7 +80,7 @@ def test_the_least_privilege_policy_lets_every_stage_through(book):
 
 
 def test_without_the_stack_statements_the_deploy_fails_with_access_denied(book):
-    resources.ensure_lambda_policy(book, resources.least_privilege_policy(book))
+    resources.set_lambda_policy(book, resources.least_privilege_policy(book))
     execution, runs = release(book)
     assert execution["status"] == "Failed"
     assert runs["MyLambdaAction"]["status"] == "Succeeded"

@@ -29,7 +29,14 @@ from botocore.credentials import Credentials
 
 from helpers import localcloud, pipelines
 
-from .conftest import LAMBDA_TRUST, PIPELINE_TRUST, unique, wait_for_execution, zip_bytes
+from .conftest import (
+    LAMBDA_TRUST,
+    PIPELINE_TRUST,
+    create_function,
+    unique,
+    wait_for_execution,
+    zip_bytes,
+)
 from .test_codepipeline_engine import LAMBDA, actions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -431,7 +438,8 @@ def release(cloud, function: str, pipeline_role: str | None = None) -> tuple[str
 
 def function_with_role(cloud, role: str, source: str = REPORTING) -> str:
     name = unique("fn")
-    cloud.client("lambda").create_function(
+    create_function(
+        cloud.client,
         FunctionName=name,
         Runtime="python3.12",
         Role=role,
@@ -581,3 +589,36 @@ def test_two_local_clouds_dont_accept_each_others_keys(tmp_path, cloud):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_handing_a_role_to_lambda_needs_pass_role(cloud):
+    """An IAM user may create functions only with roles it may pass (iam:PassRole)."""
+    iam = cloud.client("iam")
+    user = unique("user")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="functions-only",
+        PolicyDocument=json.dumps(allow("lambda:CreateFunction", "lambda:GetFunction")),
+    )
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    lam = client(cloud.endpoint, "lambda", key["AccessKeyId"], key["SecretAccessKey"])
+
+    def create():
+        lam.create_function(
+            FunctionName=unique("fn"),
+            Runtime="python3.12",
+            Role=cloud.roles["lambda"],
+            Handler="app.handler",
+            Code={"ZipFile": zip_bytes({"app.py": "def handler(e, c):\n    return 1\n"})},
+        )
+
+    error = error_of(create)
+    assert error["Code"] == "AccessDeniedException"
+    assert f"iam:PassRole on resource: {cloud.roles['lambda']}" in error["Message"]
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="pass-the-role",
+        PolicyDocument=json.dumps(allow("iam:PassRole", resource=cloud.roles["lambda"])),
+    )
+    create()

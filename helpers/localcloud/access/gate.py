@@ -365,13 +365,16 @@ class Gate:
         action = operation.action
         if action == "sts:GetCallerIdentity":  # always allowed, even with an explicit deny
             return
-        resource = operation.resource(caller.region, self.account)
-        verdict = policies.evaluate(caller.principal, action, resource)
-        if verdict != "allowed":
-            message = denied_message(caller.principal, action, resource, verdict == "explicit")
-            if protocol == "rest-xml" and resource != "*":
-                message = message.replace(f"resource: {resource}", f'resource: "{resource}"')
-            raise _refuse(protocol, "denied", message)
+        checks = [(action, operation.resource(caller.region, self.account))]
+        if operation.passed_role:  # handing a role to a service needs iam:PassRole on it
+            checks.append(("iam:PassRole", operation.passed_role))
+        for needed, resource in checks:
+            verdict = policies.evaluate(caller.principal, needed, resource)
+            if verdict != "allowed":
+                message = denied_message(caller.principal, needed, resource, verdict == "explicit")
+                if protocol == "rest-xml" and resource != "*":
+                    message = message.replace(f"resource: {resource}", f'resource: "{resource}"')
+                raise _refuse(protocol, "denied", message)
 
     def _anonymous(self, environ: dict, body: bytes, method: str, anonymous_read_allowed):
         protocol = _protocol_of(environ, body)

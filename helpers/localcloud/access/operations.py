@@ -65,6 +65,23 @@ class Operation:
             name = VERSIONED_S3_ACTION.get(name, name)
         return f"{self.service}:{name}"
 
+    @property
+    def passed_role(self) -> str | None:
+        """The role an operation hands to a service, which needs iam:PassRole on it."""
+        if self.service == "lambda" and self.name in (
+            "CreateFunction",
+            "UpdateFunctionConfiguration",
+        ):
+            role = self.params.get("Role")
+        elif self.service == "codepipeline" and self.name in ("CreatePipeline", "UpdatePipeline"):
+            declared = self.params.get("pipeline")
+            role = declared.get("roleArn") if isinstance(declared, dict) else None
+        elif self.service == "cloudformation" and self.name in ("CreateStack", "UpdateStack"):
+            role = self.params.get("RoleARN")
+        else:
+            role = None
+        return role if isinstance(role, str) else None
+
     def resource(self, region: str, account: str) -> str:
         p = self.params
         if self.service == "s3":
@@ -77,7 +94,8 @@ class Operation:
         if self.service == "lambda" and p.get("FunctionName"):
             return function_arn(region, account, p["FunctionName"], p.get("Qualifier"))
         if self.service == "codepipeline":
-            name = p.get("name") or p.get("pipelineName")
+            declared = p.get("pipeline") if isinstance(p.get("pipeline"), dict) else {}
+            name = p.get("name") or p.get("pipelineName") or declared.get("name")
             return pipeline_arn(region, account, name) if isinstance(name, str) else "*"
         if self.service == "logs" and isinstance(p.get("logGroupName"), str):
             return log_group_arn(region, account, p["logGroupName"], p.get("logStreamName"))
@@ -89,6 +107,9 @@ class Operation:
                     return f"arn:aws:iam::{account}:{kind}/{p[key]}"
             if isinstance(p.get("PolicyArn"), str):
                 return p["PolicyArn"]
+            if isinstance(p.get("PolicyName"), str) and self.name == "CreatePolicy":
+                path = p.get("Path") or "/"
+                return f"arn:aws:iam::{account}:policy{path}{p['PolicyName']}"
         return "*"
 
 
