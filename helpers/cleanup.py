@@ -1,10 +1,19 @@
 """Step 5 of the page: delete everything the workbook created — in dependency order,
-idempotently — and list what is left (nothing, when it worked)."""
+idempotently — and list what is left (nothing, when it worked).
+
+Notebook 08 makes these deletes in its own cells, each guarded by ``deleting(...)``;
+``clean_up(book)`` is the same sequence in one call (for a second run, or a facilitator's
+sweep), and ``remaining(book)`` asks every service what still carries the workbook's prefix.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.exceptions import ClientError
 
+from . import timings
 from .workbook import Workbook
 
 GONE = {
@@ -15,6 +24,20 @@ GONE = {
     "NoSuchBucketPolicy",
     "404",
 }
+
+
+@contextmanager
+def deleting(what: str, *already_gone: type[Exception]) -> Iterator[None]:
+    """Run the delete in the ``with`` block and say what happened: "deleted <what>", or
+    "<what>: already gone (<error code>)" when it raised one of ``already_gone`` — the specific
+    "not found" errors that make a second run of the same cell harmless. Anything else raises."""
+    try:
+        yield
+    except already_gone as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
+        print(f"{what}: already gone ({code})")
+    else:
+        print(f"deleted {what}")
 
 
 def _ignore_missing(call, *args, **kwargs) -> bool:
@@ -46,7 +69,7 @@ def delete_stack(book: Workbook) -> bool:
         return False
     cloudformation.delete_stack(StackName=book.names.stack)
     cloudformation.get_waiter("stack_delete_complete").wait(
-        StackName=book.names.stack, WaiterConfig={"Delay": 1 if book.target == "local" else 5}
+        StackName=book.names.stack, WaiterConfig={"Delay": 1 if book.endpoint else 5}
     )
     return True
 
@@ -58,6 +81,8 @@ def delete_function(book: Workbook, name: str) -> bool:
 
 
 def delete_lambda_role(book: Workbook) -> bool:
+    """Detach and delete CodePipelineLambdaExecPolicy (its non-default versions first), delete
+    the role's inline policies (if an exercise added one), then the role."""
     iam = book.client("iam")
     arn = f"arn:aws:iam::{book.account}:policy/{book.names.lambda_policy}"
     _ignore_missing(iam.detach_role_policy, RoleName=book.names.lambda_role, PolicyArn=arn)
@@ -69,13 +94,20 @@ def delete_lambda_role(book: Workbook) -> bool:
         if not version["IsDefaultVersion"]:
             iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
     _ignore_missing(iam.delete_policy, PolicyArn=arn)
-    return _ignore_missing(iam.delete_role, RoleName=book.names.lambda_role)
+    return _delete_role(book, book.names.lambda_role)
 
 
 def delete_pipeline_role(book: Workbook) -> bool:
+    return _delete_role(book, book.names.pipeline_role)
+
+
+def _delete_role(book: Workbook, role: str) -> bool:
+    """A role can only be deleted without policies: detach the managed ones, delete the
+    inline ones, then the role."""
     iam = book.client("iam")
-    role = book.names.pipeline_role
     try:
+        for policy in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=role, PolicyArn=policy["PolicyArn"])
         for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
             iam.delete_role_policy(RoleName=role, PolicyName=name)
     except ClientError as error:
@@ -84,21 +116,29 @@ def delete_pipeline_role(book: Workbook) -> bool:
     return _ignore_missing(iam.delete_role, RoleName=role)
 
 
-def empty_and_delete_bucket(book: Workbook, bucket: str) -> bool:
-    """Delete every object version and delete marker, the policy, then the bucket."""
-    s3 = book.client("s3")
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except ClientError:
-        return False
+def empty_bucket(s3, bucket: str) -> int:
+    """Delete every object version and delete marker (a versioned bucket keeps them all);
+    returns how many were deleted."""
+    count = 0
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         doomed = [
             {"Key": v["Key"], "VersionId": v["VersionId"]}
             for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]
-        for start in range(0, len(doomed), 1000):
+        for start in range(0, len(doomed), 1000):  # DeleteObjects takes up to 1000 keys
             s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000]})
-    _ignore_missing(s3.delete_bucket_policy, Bucket=bucket)
+        count += len(doomed)
+    return count
+
+
+def empty_and_delete_bucket(book: Workbook, bucket: str) -> bool:
+    """Empty the bucket (every version), then delete it (its policy goes with it)."""
+    s3 = book.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        return False
+    empty_bucket(s3, bucket)
     return _ignore_missing(s3.delete_bucket, Bucket=bucket)
 
 
@@ -106,23 +146,36 @@ def clean_up(book: Workbook) -> list[str]:
     """Delete it all, pipeline first (it uses everything else); returns what was deleted."""
     names = book.names
     deleted = []
-    steps = [
-        (f"pipeline {names.pipeline}", lambda: delete_pipeline(book)),
-        (f"stack {names.stack}", lambda: delete_stack(book)),
-        (f"function {names.health_function}", lambda: delete_function(book, names.health_function)),
-        (
-            f"function {names.deployer_function}",
-            lambda: delete_function(book, names.deployer_function),
-        ),
-        (
-            f"role {names.lambda_role} and policy {names.lambda_policy}",
-            lambda: delete_lambda_role(book),
-        ),
-        (f"role {names.pipeline_role}", lambda: delete_pipeline_role(book)),
-    ] + [
-        (f"bucket {bucket}", lambda b=bucket: empty_and_delete_bucket(book, b))
-        for bucket in (names.site_bucket, names.source_bucket, names.artifact_bucket)
-    ]
+    steps = (
+        [
+            (f"pipeline {names.pipeline}", lambda: delete_pipeline(book)),
+            (f"stack {names.stack}", lambda: delete_stack(book)),
+            (
+                f"function {names.health_function}",
+                lambda: delete_function(book, names.health_function),
+            ),
+            (
+                f"function {names.deployer_function}",
+                lambda: delete_function(book, names.deployer_function),
+            ),
+        ]
+        + [
+            # 07's experiment functions, if a learner stopped before 07 deleted them
+            (f"function {name}", lambda n=name: delete_function(book, n))
+            for name in timings.experiment_functions(book)
+        ]
+        + [
+            (
+                f"role {names.lambda_role} and policy {names.lambda_policy}",
+                lambda: delete_lambda_role(book),
+            ),
+            (f"role {names.pipeline_role}", lambda: delete_pipeline_role(book)),
+        ]
+        + [
+            (f"bucket {bucket}", lambda b=bucket: empty_and_delete_bucket(book, b))
+            for bucket in (names.site_bucket, names.source_bucket, names.artifact_bucket)
+        ]
+    )
     for label, step in steps:
         if step():
             deleted.append(label)

@@ -7,6 +7,8 @@ import json
 import time
 from datetime import datetime
 
+import pandas as pd
+
 S3_SOURCE = {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"}
 S3_DEPLOY = {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"}
 LAMBDA_INVOKE = {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"}
@@ -160,9 +162,13 @@ def get_declaration(codepipeline, name: str) -> dict:
 
 
 def wait_for_execution(
-    codepipeline, pipeline: str, execution_id: str, timeout: float = 600, poll: float = 0.1
+    codepipeline, pipeline: str, execution_id: str, timeout: float = 1800, poll: float = 0.1
 ) -> dict:
-    """Poll GetPipelineExecution until the execution has finished; returns it."""
+    """Poll GetPipelineExecution until the execution has finished; returns it.
+
+    ``poll`` is the pause between two calls: short on the local cloud, seconds on AWS
+    (``resources.poll_interval``), where a whole room polls the same account's API quotas.
+    """
     deadline = time.monotonic() + timeout
     while True:
         execution = codepipeline.get_pipeline_execution(
@@ -190,19 +196,66 @@ def release_and_wait(codepipeline, pipeline: str, poll: float = 0.1) -> dict:
     return wait_for_execution(codepipeline, pipeline, execution_id, poll=poll)
 
 
-def action_executions(codepipeline, pipeline: str, execution_id: str) -> list[dict]:
-    """The execution's action runs, oldest first."""
-    details = codepipeline.list_action_executions(
-        pipelineName=pipeline, filter={"pipelineExecutionId": execution_id}
-    )["actionExecutionDetails"]
+def action_executions(codepipeline, pipeline: str, execution_id: str | None = None) -> list[dict]:
+    """ListActionExecutions, every page: the action runs of one execution (or of all), oldest
+    first."""
+    kwargs: dict = {"pipelineName": pipeline}
+    if execution_id is not None:
+        kwargs["filter"] = {"pipelineExecutionId": execution_id}
+    details = [
+        detail
+        for page in codepipeline.get_paginator("list_action_executions").paginate(**kwargs)
+        for detail in page["actionExecutionDetails"]
+    ]
     return sorted(details, key=lambda d: d["startTime"])
+
+
+def latest_action_run(
+    codepipeline, pipeline: str, stage: str, action: str, execution_id: str | None = None
+) -> dict | None:
+    """The latest run of one action (of one execution, or of any): an ActionExecutionDetail,
+    or None if the action never ran. A retried action has several runs; this is the last."""
+    runs = [
+        detail
+        for detail in action_executions(codepipeline, pipeline, execution_id)
+        if detail["stageName"] == stage and detail["actionName"] == action
+    ]
+    return runs[-1] if runs else None
+
+
+def action_message(detail: dict) -> str:
+    """What an action run reported: its error message, else its summary ("" if neither)."""
+    result = detail.get("output", {}).get("executionResult", {})
+    error = result.get("errorDetails")
+    return error["message"] if error else result.get("externalExecutionSummary", "")
+
+
+def action_table(details: list[dict]) -> pd.DataFrame:
+    """ListActionExecutions' details as a table, one row per action run, oldest first: sort
+    it, filter it, compare runs (``seconds`` is the run's wall time in CodePipeline)."""
+    rows = [
+        {
+            "stage": d["stageName"],
+            "action": d["actionName"],
+            "provider": d["input"]["actionTypeId"]["provider"],
+            "status": d["status"],
+            "start": d["startTime"],
+            "end": d["lastUpdateTime"],
+            "message": action_message(d),
+        }
+        for d in details
+    ]
+    columns = ["stage", "action", "provider", "status", "start", "end", "message"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    frame.insert(6, "seconds", (frame["end"] - frame["start"]).dt.total_seconds())
+    return frame.sort_values("start", kind="stable").reset_index(drop=True)
 
 
 def action_summary(detail: dict) -> str:
     """One line per action run: stage/action: status — summary or error."""
-    result = detail.get("output", {}).get("executionResult", {})
-    error = result.get("errorDetails")
-    text = error["message"] if error else result.get("externalExecutionSummary", "")
+    text = action_message(detail)
     return f"{detail['stageName']}/{detail['actionName']}: {detail['status']}" + (
         f" — {text}" if text else ""
     )
@@ -224,21 +277,29 @@ def action_log_events(
     ended: datetime,
     slack_ms: int = 2000,
     wait_s: float = 10.0,
+    poll: float = 0.1,
 ) -> list[dict]:
     """The invocations (START…REPORT) the function began while the action ran.
 
     This is what the console's Details link opens: the log stream of the invocation. The
     REPORT line is written just after the function returns — after it reported its result, so
-    possibly after the action ended — and CloudWatch takes a moment to show new events: this
-    waits up to ``wait_s`` for every invocation it found to be complete.
+    possibly after the action ended — and CloudWatch takes a moment to show new events (on AWS,
+    seconds): this polls FilterLogEvents every ``poll`` seconds, for at most ``wait_s``, until
+    every invocation it found is complete. It may return [] if none showed up in time.
     """
     deadline = time.monotonic() + wait_s
     while True:
         events = _invocation_events(logs, function_name, started, ended, slack_ms)
-        complete = bool(events) and events[-1]["message"].startswith("REPORT RequestId:")
-        if complete or time.monotonic() > deadline:
+        if _complete(events) or time.monotonic() > deadline:
             return events
-        time.sleep(0.1)
+        time.sleep(poll)
+
+
+def _complete(events: list[dict]) -> bool:
+    """At least one invocation, and each START has its REPORT."""
+    starts = sum(e["message"].startswith("START RequestId:") for e in events)
+    reports = sum(e["message"].startswith("REPORT RequestId:") for e in events)
+    return starts > 0 and reports == starts
 
 
 def _invocation_events(
@@ -266,6 +327,75 @@ def _invocation_events(
         if message.startswith("REPORT RequestId:"):
             inside = False
     return kept
+
+
+def job_data_table(example: dict, delivered: dict) -> pd.DataFrame:
+    """The page's example job beside a job CodePipeline really made, one row per field.
+
+    ``example`` is the example event's ``"CodePipeline.job"``; ``delivered`` is GetJobDetails'
+    ``jobDetails`` (the same fields, plus ``actionTypeId`` and ``pipelineContext``). Secrets are
+    never shown: ``artifactCredentials`` lists its field names only.
+    """
+    fields = [
+        ("id", lambda j: j.get("id")),
+        ("accountId", lambda j: j.get("accountId")),
+    ] + [
+        (f"data.actionConfiguration.configuration.{name}", _configuration(name))
+        for name in ("FunctionName", "UserParameters")
+    ]
+    fields += [
+        (f"data.{name}", _data(name))
+        for name in (
+            "inputArtifacts",
+            "outputArtifacts",
+            "artifactCredentials",
+            "continuationToken",
+            "encryptionKey",
+            "actionTypeId",
+            "pipelineContext",
+        )
+    ]
+    rows = [
+        {"field": field, "page's example": _shown(get(example)), "this job": _shown(get(delivered))}
+        for field, get in fields
+    ]
+    return pd.DataFrame(rows, columns=["field", "page's example", "this job"])
+
+
+def _configuration(name: str):
+    return lambda job: (
+        job.get("data", {}).get("actionConfiguration", {}).get("configuration", {}).get(name)
+    )
+
+
+def _data(name: str):
+    def get(job: dict):
+        value = job.get("data", {}).get(name, _ABSENT)
+        if name == "artifactCredentials" and isinstance(value, dict):
+            return "keys: " + ", ".join(sorted(value)) + " (values not shown)"
+        return value
+
+    return get
+
+
+_ABSENT = object()
+
+
+def _shown(value) -> str:
+    """A short, secret-free rendering of one field's value."""
+    if value is _ABSENT or value is None:
+        return "(absent)"
+    if isinstance(value, list):
+        if not value:
+            return "[] (none)"
+        return "; ".join(
+            f"{a.get('name')} at s3://{a['location']['s3Location']['bucketName']}/"
+            f"{a['location']['s3Location']['objectKey']}"
+            for a in value
+        )
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
 
 
 def user_parameters(url: str, expect: str | None = None) -> str:

@@ -1,9 +1,12 @@
-"""Create what each notebook creates — idempotently, so any notebook can catch up.
+"""Catch up on what earlier notebooks create — idempotently, never undoing a later step.
 
-Every ``ensure_*`` step checks what exists and only creates or updates what is missing or
-different, so running it twice (or after a participant jumps ahead) is safe. The notebooks
-call these steps and show their source; ``catch_up(notebook)`` runs the steps of every
-earlier notebook.
+The notebooks make the page's calls in their own cells. These ``ensure_*`` steps exist for the
+participant who jumps ahead: ``catch_up(book, "05")`` runs the steps of notebooks 01-04. Each
+checks what exists and only creates or adds what is missing, so running it twice, or after a
+later notebook, changes nothing a later notebook did: it never narrows the execution role's
+policy after 06 widened it, never removes 04's extra action or 06's stages. A test
+(``tests/test_catch_up.py``) proves that what a notebook's own cells create equals what its
+catch-up creates.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 
 from . import packaging, pipelines
+from .changes import CaughtUp, recording
 from .workbook import Workbook
 
 POLICIES = Path(__file__).resolve().parents[1] / "data" / "policies"
@@ -205,7 +210,17 @@ def while_new_role_settles(book: Workbook, create, error_class, mentions: str, t
 
 
 def poll_interval(book: Workbook) -> float:
-    return 0.05 if book.target == "local" else 2.0
+    """Seconds between two polls of a status API. On the local cloud (any custom endpoint)
+    answers are instant; on AWS a room of 30 learners polls one account's quotas (a few calls
+    per second for GetPipelineExecution, FilterLogEvents, DescribeStacks), and a release takes
+    minutes anyway, so every 5 s is plenty."""
+    return 0.05 if book.endpoint else 5.0
+
+
+def log_wait(book: Workbook) -> float:
+    """How long to wait for a function's log events to show up in CloudWatch Logs: at once on
+    the local cloud; on AWS usually seconds, sometimes tens of seconds."""
+    return 10.0 if book.endpoint else 90.0
 
 
 def step_01(book: Workbook) -> None:
@@ -284,14 +299,69 @@ def least_privilege_policy(book: Workbook, deploys_stacks: bool = False) -> dict
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def ensure_lambda_policy(book: Workbook, document: dict | None = None) -> str:
-    """The managed policy CodePipelineLambdaExecPolicy; a new document becomes its default
-    version (what "Edit policy" does in the console)."""
+def _as_list(value) -> list:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """IAM's wildcards (``*``, ``?``); action names are case-insensitive."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, value, re.IGNORECASE) is not None
+
+
+def allows(document: dict, action: str, resource: str = "*") -> bool:
+    """Does this policy document allow ``action`` on ``resource``? An Allow statement must
+    match both and no Deny statement may match (conditions and NotAction are not read)."""
+
+    def matching(statement: dict) -> bool:
+        actions = _as_list(statement.get("Action"))
+        resources = _as_list(statement.get("Resource"))
+        return any(_matches(a, action) for a in actions) and any(
+            r == resource or _matches(r, resource) for r in resources
+        )
+
+    statements = _as_list(document.get("Statement")) if isinstance(document, dict) else []
+    if any(s.get("Effect") == "Deny" and matching(s) for s in statements):
+        return False
+    return any(s.get("Effect") == "Allow" and matching(s) for s in statements)
+
+
+def covers(document: dict, needed: dict) -> bool:
+    """Does ``document`` allow everything each Allow statement of ``needed`` allows?"""
+    return all(
+        allows(document, action, resource)
+        for statement in _as_list(needed.get("Statement"))
+        if statement.get("Effect") == "Allow"
+        for action in _as_list(statement.get("Action"))
+        for resource in _as_list(statement.get("Resource"))
+    )
+
+
+def _default_document(iam, arn: str) -> tuple[str, dict]:
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+    # botocore already decodes IAM's URL-encoded policy documents into dicts
+    return version, document["Document"]
+
+
+def make_room_for_a_policy_version(iam, arn: str) -> str | None:
+    """IAM keeps at most 5 versions of a managed policy: delete the oldest non-default one if
+    there are 5; returns its id (or None)."""
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    if len(versions) < 5:
+        return None
+    oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
+    iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    return oldest["VersionId"]
+
+
+def set_lambda_policy(book: Workbook, document: dict) -> str:
+    """Make ``document`` the default version of CodePipelineLambdaExecPolicy, exactly — what
+    "Edit policy" does in the console (tests use it to narrow the policy on purpose)."""
     iam = book.client("iam")
-    document = document or load_policy("CodePipelineLambdaExecPolicy.json")
     arn = policy_arn(book)
     try:
-        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        _, current = _default_document(iam, arn)
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(
             PolicyName=book.names.lambda_policy,
@@ -299,17 +369,59 @@ def ensure_lambda_policy(book: Workbook, document: dict | None = None) -> str:
             Description="Enables Lambda to execute code",
         )
         return arn
-    current = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
-    # botocore already decodes IAM's URL-encoded policy documents into dicts
-    if current["PolicyVersion"]["Document"] != document:
-        versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
-        for old in versions:
-            if not old["IsDefaultVersion"] and len(versions) >= 5:
-                iam.delete_policy_version(PolicyArn=arn, VersionId=old["VersionId"])
+    if current != document:
+        make_room_for_a_policy_version(iam, arn)
         iam.create_policy_version(
             PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True
         )
     return arn
+
+
+def ensure_lambda_policy(book: Workbook, needed: dict | None = None) -> str:
+    """CodePipelineLambdaExecPolicy, allowing at least ``needed`` (default: the page's policy).
+
+    Created with ``needed`` if missing. If its default version already allows all of it,
+    nothing changes — so catching up on 02 after 06 keeps 06's wider policy. Otherwise the
+    newest version that allows both ``needed`` and everything the default allows becomes the
+    default again (05's exercise took a permission away), else a new version adds what is
+    missing. Nothing is ever taken away.
+    """
+    iam = book.client("iam")
+    needed = needed or load_policy("CodePipelineLambdaExecPolicy.json")
+    arn = policy_arn(book)
+    try:
+        default, current = _default_document(iam, arn)
+    except iam.exceptions.NoSuchEntityException:
+        return set_lambda_policy(book, needed)
+    if covers(current, needed):
+        return arn
+    versions = sorted(
+        iam.list_policy_versions(PolicyArn=arn)["Versions"],
+        key=lambda v: v["CreateDate"],
+        reverse=True,
+    )
+    for version in versions:
+        if version["VersionId"] == default:
+            continue
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+        document = document["PolicyVersion"]["Document"]
+        if covers(document, needed) and covers(document, current):
+            iam.set_default_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+            return arn
+    kept = [
+        statement
+        for statement in _as_list(current.get("Statement"))
+        if not covers({"Statement": needed["Statement"]}, {"Statement": [statement]})
+        and statement.get("Effect") != "Deny"
+    ]
+    return set_lambda_policy(book, {**needed, "Statement": _as_list(needed["Statement"]) + kept})
+
+
+def restore_job_reporting(book: Workbook) -> None:
+    """Undo 05's IAM exercise however it was done: CodePipelineLambdaExecPolicy attached to the
+    execution role again, with a default version that allows both PutJob*Result actions.
+    Does nothing when nothing was taken away."""
+    ensure_lambda_role(book)
 
 
 def ensure_lambda_role(book: Workbook) -> str:
@@ -367,6 +479,7 @@ def ensure_function(
             config = lam.update_function_configuration(
                 FunctionName=name, Timeout=timeout, MemorySize=memory
             )
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
     return config
 
@@ -474,7 +587,7 @@ def step_06(book: Workbook) -> None:
     try:
         s3.head_object(Bucket=book.names.source_bucket, Key=book.names.template_key)
     except s3.exceptions.ClientError:
-        upload_template(book)
+        upload_template(book)  # only if missing: the exercise's changed template stays
     ensure_lambda_policy(book, load_policy("CodePipelineLambdaExecPolicy-CloudFormation.json"))
     ensure_function(book, book.names.deployer_function, "stack_deployer")
     ensure_stack_stage(book)
@@ -490,12 +603,15 @@ STEPS = {
 }
 
 
-def catch_up(book: Workbook, notebook: str) -> list[str]:
-    """Run the steps of every notebook before ``notebook`` ('04' runs 01-03); returns them."""
-    done = []
+def catch_up(book: Workbook, notebook: str) -> CaughtUp:
+    """Run the steps of every notebook before ``notebook`` ('04' runs 01-03); returns what they
+    created or changed, by notebook — empty when nothing was missing."""
+    done = CaughtUp()
     for number, step in STEPS.items():
         if number >= notebook:
             break
-        step(book)
-        done.append(number)
+        with recording(book) as said:
+            step(book)
+        if said:
+            done[number] = said
     return done

@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import getpass
 import inspect
+import json
 import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
+from botocore.config import Config
+
+from . import prices
 
 LOCAL_REGION = "us-east-1"
 
-# us-east-1 prices (2026), from the AWS pricing pages.
-LAMBDA_GB_SECOND = 0.0000166667
-LAMBDA_PER_MILLION_REQUESTS = 0.20
-CODEPIPELINE_V2_ACTION_MINUTE = 0.002
-CODEPIPELINE_V1_PIPELINE_MONTH = 1.00
+# On AWS, 30 learners share one account's API rate limits: a throttled call (ThrottlingException,
+# "Rate exceeded") is retried with exponential backoff and jitter instead of failing the cell.
+# Standard mode retries throttling and transient errors; 5 attempts ride out a room's bursts.
+AWS_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 5})
+
+# Login names that images give everyone (Binder and Jupyter's images: jovyan; Dev Containers and
+# Codespaces: vscode, codespace): a prefix derived from them is the same for every learner.
+SHARED_LOGINS = frozenset({"jovyan", "vscode", "codespace"})
 
 
 class NotConfirmed(RuntimeError):
@@ -43,6 +51,7 @@ def default_prefix() -> str:
 
 
 def prefix() -> str:
+    """WORKBOOK_PREFIX, or ``wb-<user name>``: the start of every name the workbook creates."""
     value = os.environ.get("WORKBOOK_PREFIX") or default_prefix()
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,19}", value):
         raise ValueError(
@@ -121,8 +130,10 @@ class Workbook:
         self._clients: dict[str, object] = {}
 
     def client(self, service: str):
+        """One client per service; on AWS with standard retries (see ``AWS_RETRIES``)."""
         if service not in self._clients:
-            self._clients[service] = self.session.client(service)
+            config = AWS_RETRIES if self.target == "aws" else None
+            self._clients[service] = self.session.client(service, config=config)
         return self._clients[service]
 
     @cached_property
@@ -175,8 +186,10 @@ def connect(quiet: bool = False) -> Workbook:
             region_name=LOCAL_REGION,
         )
         os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_REGION)
+        follow_local_cloud_restarts(session, endpoint)
         account = session.client("sts").get_caller_identity()["Account"]
     else:
+        check_prefix_is_yours()
         session = boto3.Session()
         if not session.region_name:
             raise RuntimeError(
@@ -195,8 +208,163 @@ def connect(quiet: bool = False) -> Workbook:
     elif not quiet:
         print(f"✓ Connected: {book.describe()}")
     _display_options()
+    if chosen == "local":
+        _say_when_the_local_cloud_is_gone()
     _current = book
     return book
+
+
+def check_prefix_is_yours() -> None:
+    """On AWS, refuse a default prefix that every learner of an image would share.
+
+    The default prefix comes from the login name; where an image gives everyone the same one
+    (JupyterHub and Binder: ``jovyan``), 30 learners would create and delete each other's
+    pipeline. They must set WORKBOOK_PREFIX (a facilitator can set it per user in JupyterHub).
+    """
+    user = getpass.getuser()
+    if not os.environ.get("WORKBOOK_PREFIX") and user in SHARED_LOGINS:
+        raise ValueError(
+            f"Your login name is {user!r}, as everyone's is on this kind of server, so the default "
+            f"prefix {default_prefix()!r} would be shared by everyone using this AWS account. "
+            "Set WORKBOOK_PREFIX to a prefix of your own (e.g. wb-yourname) before starting "
+            "JupyterLab."
+        )
+
+
+def _recorded_endpoint() -> str | None:
+    """The endpoint of the local cloud running for this state directory (its endpoint.json),
+    if it answers."""
+    from . import localcloud
+
+    try:
+        endpoint = json.loads((localcloud.state_dir() / "endpoint.json").read_text())["endpoint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return endpoint if localcloud.is_healthy(endpoint) else None
+
+
+def _reconnect(endpoint: str) -> None:
+    """Point the workbook's clients at a local cloud that runs again on another port (the
+    owner's key is the same: it is kept in the state directory)."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    if _current is not None:
+        _current._clients.clear()
+        _current.__dict__.pop("endpoint", None)  # the cached_property
+
+
+def connection_lost(error: BaseException) -> str | None:
+    """One line saying that the local cloud is gone and what to run, for an error that means
+    it (botocore's EndpointConnectionError on a loopback endpoint); None for any other error.
+
+    If a local cloud runs again for this state directory (``make lab`` or ``make localcloud``
+    started a new one), the workbook's clients are pointed at it; it starts empty.
+    """
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    if not isinstance(error, EndpointConnectionError | ConnectionClosedError):
+        return None
+    failed = str(getattr(error, "kwargs", {}).get("endpoint_url", ""))
+    host = re.match(r"https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?", failed)
+    if target() != "local" or host is None:
+        return None
+    where = host.group(0)
+    running = _recorded_endpoint()
+    if running and running.rstrip("/") != where:
+        _reconnect(running)
+        return (
+            f"✗ The local cloud at {where} has stopped; a new one runs at {running}, and the "
+            "workbook now uses it. It starts empty: run this notebook again from its first cell "
+            "(Run → Run All Cells), which catches up on the earlier notebooks."
+        )
+    return (
+        f"✗ The local cloud at {where} isn't answering: `make stop` ended it, and what it held. "
+        "Run this notebook again from its first cell (Run → Run All Cells): it starts a new "
+        "local cloud and catches up on the earlier notebooks."
+    )
+
+
+def _say_when_the_local_cloud_is_gone() -> None:
+    """In IPython (a notebook), show ``connection_lost``'s one line instead of a long
+    traceback ending in EndpointConnectionError; any other error keeps its traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        line = connection_lost(value)
+        if line is None:
+            shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return None
+        shell._showtraceback(etype, value, [line])  # an error output of one line
+        return [line]
+
+    shell.set_custom_exc((EndpointConnectionError, ConnectionClosedError), handler)
+
+
+class _LocalCloudFollower:
+    """Keeps a kernel's clients on this state directory's local cloud across its restarts.
+
+    Before each request is signed it looks at the state directory's endpoint.json (a stat; it
+    is re-read only when it changed). When another local cloud process runs there — ``make
+    stop`` then ``make lab``, or a start after a crash or a reboot, on the same port or another
+    — the request goes to it, and the notebook says so in one plain line. The local cloud kept
+    its state, and the owner's key is the same, so the call just works."""
+
+    def __init__(self, state_file, endpoint: str):
+        self.state_file = state_file
+        self.endpoint, self.pid = endpoint.rstrip("/"), None
+        self._stamp = None
+        recorded = self._recorded()
+        if recorded is not None and recorded[0] == self.endpoint:
+            self.pid = recorded[1]
+
+    def _recorded(self) -> tuple[str, int | None] | None:
+        try:
+            info = self.state_file.stat()
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except OSError:
+            return None
+        if stamp == self._stamp:
+            return self.endpoint, self.pid
+        try:
+            recorded = json.loads(self.state_file.read_text())
+            endpoint, pid = recorded["endpoint"].rstrip("/"), recorded.get("pid")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # being written: look again at the next call
+        self._stamp = stamp
+        return endpoint, pid
+
+    def __call__(self, request, **kwargs) -> None:
+        recorded = self._recorded()
+        if recorded is not None and recorded != (self.endpoint, self.pid):
+            self.endpoint, self.pid = recorded
+            os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+            if _current is not None:
+                _current.__dict__.pop("endpoint", None)  # the cached_property
+            print(f"The local cloud restarted; reconnected to {self.endpoint}")
+        parts = urlsplit(request.url)
+        target = urlsplit(self.endpoint)
+        if parts.netloc != target.netloc and _is_loopback(parts.hostname):
+            request.url = urlunsplit(parts._replace(scheme=target.scheme, netloc=target.netloc))
+
+
+def _is_loopback(host: str | None) -> bool:
+    return host in ("localhost", "::1") or bool(host and host.startswith("127."))
+
+
+def follow_local_cloud_restarts(session: boto3.Session, endpoint: str) -> None:
+    """Make every client of ``session`` follow the local cloud of this state directory when it
+    restarts (``_LocalCloudFollower``): a kernel connected across a restart reconnects on its
+    next call."""
+    from . import localcloud
+
+    follower = _LocalCloudFollower(localcloud.state_dir() / "endpoint.json", endpoint)
+    session.events.register("before-sign", follower)
 
 
 def _display_options() -> None:
@@ -211,19 +379,113 @@ def current() -> Workbook:
     return _current or connect(quiet=True)
 
 
-def cost_estimate(releases: int = 12, actions_per_release: int = 3) -> str:
-    """What working through the workbook once costs on AWS, roughly (us-east-1 prices)."""
-    invocations = releases * 4
-    lambda_cost = invocations * 1.0 * 0.128 * LAMBDA_GB_SECOND + (
-        invocations / 1e6 * LAMBDA_PER_MILLION_REQUESTS
+@dataclass(frozen=True)
+class BilledRuns:
+    """Pipeline runs a notebook makes, and what each one bills on AWS."""
+
+    notebook: str
+    what: str
+    times: int
+    action_minutes: int  # per run: each action execution is billed in whole minutes, rounded up
+    invocations: int  # Lambda invocations per run
+    is_release: bool = True
+
+
+# What one learner runs, notebook by notebook. The pipeline grows: Source and Deploy (01);
+# LambdaStage with MyLambdaAction (04), plus a second Lambda action in 04's exercise; a second
+# source action and StackStage (06). So a release runs 2 actions in 01, 4 in 05 and 6 in 06.
+RUN_THROUGH: tuple[BilledRuns, ...] = (
+    BilledRuns("01", "creating the pipeline runs it: Source, Deploy", 1, 2, 0),
+    BilledRuns("03", "invoking the function directly (no pipeline)", 1, 0, 4, is_release=False),
+    BilledRuns(
+        "05",
+        "release, break, fix, lock, forget to report, the IAM exercise (denied, restored), "
+        "the exercise's two texts, restore: Source, Deploy, two Lambda actions",
+        10,
+        4,
+        2,
+    ),
+    BilledRuns("05", "the stage retry: the two failed Lambda actions again", 1, 2, 2, False),
+    BilledRuns("05", "the function that never reports, until you abandon it", 1, 1, 0, False),
+    BilledRuns(
+        "06",
+        "create, then update the stack: two sources, Deploy, two Lambda actions, and StackStage, "
+        "about 2 minutes with its continuations",
+        2,
+        7,
+        5,
+    ),
+    BilledRuns("06", "the release with no stack updates: six one-minute actions", 1, 6, 3),
+)
+
+LAMBDA_MEMORY_GB = 128 / 1024
+LAMBDA_BILLED_S = 1.0  # generous: a health check bills ~0.1-0.5 s, with Init on a cold start
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What ``learners`` working through the workbook once cost together on AWS."""
+
+    learners: int
+    releases: int
+    action_minutes: int
+    invocations: int
+    codepipeline_usd: float  # after the account's free minutes
+    codepipeline_before_free_usd: float
+    lambda_usd: float
+
+    @property
+    def per_learner_usd(self) -> float:
+        return (self.codepipeline_usd + self.lambda_usd) / self.learners
+
+
+def estimate(learners: int = 1, runs: tuple[BilledRuns, ...] = RUN_THROUGH) -> CostEstimate:
+    """The run-through's cost on a V2 pipeline for ``learners`` sharing one account and month:
+    action minutes at the published price, less the account's free minutes; Lambda per GB-s and
+    per request. S3, CloudWatch Logs and CloudFormation cost well under a cent and are left out."""
+    minutes = sum(r.times * r.action_minutes for r in runs) * learners
+    invocations = sum(r.times * r.invocations for r in runs) * learners
+    releases = sum(r.times for r in runs if r.is_release) * learners
+    billable = max(0, minutes - prices.CODEPIPELINE_V2_FREE_MINUTES)
+    lambda_usd = invocations * (
+        LAMBDA_BILLED_S * LAMBDA_MEMORY_GB * prices.LAMBDA_GB_SECOND["x86_64"]
+        + prices.LAMBDA_PER_MILLION_REQUESTS / 1e6
     )
-    # V2 bills each action execution by the minute, rounded up.
-    pipeline_cost = releases * actions_per_release * CODEPIPELINE_V2_ACTION_MINUTE
-    return (
-        f"Estimated cost of one run through the workbook ({releases} releases): "
-        f"CodePipeline V2 ${pipeline_cost:.2f} ($0.002 per action-execution minute), "
-        f"Lambda ${lambda_cost:.4f} (128 MB, ~1 s per invocation), S3 and CloudFormation "
-        "well under $0.01. A V1 pipeline would instead cost $1 per active month."
+    return CostEstimate(
+        learners=learners,
+        releases=releases,
+        action_minutes=minutes,
+        invocations=invocations,
+        codepipeline_usd=billable * prices.CODEPIPELINE_V2_ACTION_MINUTE,
+        codepipeline_before_free_usd=minutes * prices.CODEPIPELINE_V2_ACTION_MINUTE,
+        lambda_usd=lambda_usd,
+    )
+
+
+def cost_estimate(room: int = 30) -> str:
+    """What working through the workbook once costs on AWS, alone and as a room sharing one
+    account (us-east-1 prices, from ``helpers.prices``)."""
+    one, many = estimate(1), estimate(room)
+    minute = prices.CODEPIPELINE_V2_ACTION_MINUTE
+    free = prices.CODEPIPELINE_V2_FREE_MINUTES
+    return "\n".join(
+        [
+            f"Estimated cost of one run through the workbook on AWS ({prices.REGION} prices of "
+            f"{prices.AS_OF}):",
+            f"- CodePipeline V2: {one.releases} releases, "
+            f"{one.action_minutes} action-execution minutes (each action rounded up to a "
+            f"minute) at ${minute} per action-execution minute = "
+            f"${one.codepipeline_before_free_usd:.2f}; each account has {free} free minutes "
+            f"a month, so alone in an account: ${one.codepipeline_usd:.2f}.",
+            f"- Lambda: about {one.invocations} invocations (128 MB, ~1 s each): "
+            f"${one.lambda_usd:.4f}. S3, CloudWatch Logs and CloudFormation: well under $0.01.",
+            f"- A room of {room} in one account: {many.action_minutes} minutes, "
+            f"${many.codepipeline_usd:.2f} in all (${many.per_learner_usd:.2f} each): the free "
+            "minutes cover about one learner, not a room.",
+            f"A V1 pipeline would be free for its first {prices.CODEPIPELINE_V1_FREE_DAYS} days "
+            f"(then ${prices.CODEPIPELINE_V1_PIPELINE_MONTH:.0f} per active month); the "
+            "workbook's is V2, the console's default.",
+        ]
     )
 
 

@@ -14,11 +14,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests import notebook_runs
 from tools.run_notebooks import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]
+
+
+PAGE_URL = (
+    "https://docs.aws.amazon.com/codepipeline/latest/userguide/actions-invoke-lambda-function.html"
+)
 
 
 def read(path: Path):
@@ -42,6 +48,7 @@ def test_the_notebooks_are_the_ordered_workbook():
         "04_add_the_lambda_action",
         "05_release_and_watch",
         "06_cloudformation_function",
+        "07_execution_timings",
         "08_clean_up",
     ]
 
@@ -55,16 +62,22 @@ def test_skeleton(path):
     assert len(titles) == 1, "one title"
     sections = [h for level, h in headings if level == "##"]
     assert sections[0] == "Overview" and sections[1] == "Prerequisites"
-    assert sections[-1] == "Summary"
-    assert ("###", "What's next?") in headings
+    assert sections[-2:] == ["Summary", "Resources and references"]
+    assert ("###", "Key points") in headings and ("###", "What's next?") in headings
     overview = text.split("## Overview", 1)[1].split("##", 1)[0]
+    assert "By the end of this notebook you can" in overview, "outcome-style objectives"
     assert re.search(r"^1\. ", overview, re.MULTILINE), "numbered learning objectives"
+    references = text.split("## Resources and references", 1)[1]
+    assert PAGE_URL in references, "every notebook links the page it teaches"
+    assert re.search(r"\]\(https://docs\.aws\.amazon\.com/[^)]+\)", references)
     prerequisites = text.split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
     assert "| Concept | Importance | Notes |" in prerequisites
     assert re.search(r"Time to learn\*\*: \d+ minutes", prerequisites)
     first_code = code_cells(notebook)[0].source
     assert "wb.connect()" in first_code
-    if path.stem != "00_welcome_and_setup":
+    if path.stem == "00_welcome_and_setup":
+        assert "## Glossary" in text
+    else:
         number = path.stem[:2]
         assert f'resources.catch_up(book, "{number}")' in first_code
         assert "> **In the console:**" in text, "each step maps to the console's clicks"
@@ -101,20 +114,13 @@ def execute(path: Path, env: dict[str, str], monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
-def test_each_notebook_runs_alone_on_a_fresh_local_cloud(path, tmp_path, monkeypatch):
-    from helpers import localcloud
-
-    env = {
-        "WORKBOOK_TARGET": "local",
-        "WORKBOOK_PREFIX": "alone",
-        "LOCALCLOUD_STATE_DIR": str(tmp_path),
-        "AWS_ENDPOINT_URL": None,
-    }
-    try:
-        execute(path, env, monkeypatch)
-    finally:
-        monkeypatch.setenv("LOCALCLOUD_STATE_DIR", str(tmp_path))
-        localcloud.stop()
+def test_each_notebook_runs_alone_on_a_fresh_local_cloud(path):
+    """A participant who jumps straight to notebook N: its catch-up, then every cell. Each
+    notebook runs alone once per session (tests/notebook_runs.py); test_catch_up.py compares
+    what that run left with what catching up creates."""
+    ran = notebook_runs.run_alone(path)
+    if ran.error is not None:
+        raise ran.error
 
 
 def test_the_aws_path_runs_offline_against_an_endpoint(owner_env, monkeypatch, tmp_path):

@@ -127,39 +127,50 @@ def test_invocations_frame_has_one_row_per_invocation_with_its_reported_outcome(
     assert list(frame["cold_start"]) == [True, False]
 
 
+REPORT_BOTH = ["codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"]
+
+
 @pytest.mark.parametrize(
     ("statement", "verdict"),
     [
         (None, "Not yet: set `statement`"),
         (
-            {
-                "Effect": "Allow",
-                "Action": ["codepipeline:PutJobSuccessResult"],
-                "Resource": "*",
-            },
-            "Not yet: Action must include",
+            {"Effect": "Allow", "Action": ["codepipeline:PutJobSuccessResult"], "Resource": "*"},
+            "Not yet: Action must include PutJobSuccessResult and PutJobFailureResult; "
+            "missing: codepipeline:PutJobFailureResult.",
+        ),
+        (
+            {"Effect": "Deny", "Action": REPORT_BOTH, "Resource": "*"},
+            'Not yet: the statement must have "Effect": "Allow"',
         ),
         (
             {
                 "Effect": "Allow",
-                "Action": [
-                    "codepipeline:PutJobSuccessResult",
-                    "codepipeline:PutJobFailureResult",
-                ],
+                "Action": REPORT_BOTH,
                 "Resource": "arn:aws:codepipeline:us-east-1:111111111111:p",
             },
             'Not yet: PutJob*Result support no resource-level permissions: "Resource" must be',
         ),
         (
+            {"Effect": "Allow", "Action": REPORT_BOTH, "Resource": "*"},
+            "✓ the function may report both kinds of job result.",
+        ),
+        # IAM's own matching: wildcards, case-insensitive action names, a list with "*" in it
+        (
+            {"Effect": "Allow", "Action": "codepipeline:PutJob*", "Resource": ["*"]},
+            "✓ the function may report both kinds of job result.",
+        ),
+        (
             {
                 "Effect": "Allow",
-                "Action": [
-                    "codepipeline:PutJobSuccessResult",
-                    "codepipeline:PutJobFailureResult",
-                ],
-                "Resource": "*",
+                "Action": ["CodePipeline:putjobsuccessresult", "codepipeline:PutJobFailure*"],
+                "Resource": ["arn:aws:codepipeline:us-east-1:111111111111:p", "*"],
             },
             "✓ the function may report both kinds of job result.",
+        ),
+        (
+            {"Effect": "Allow", "Action": "codepipeline:PutThirdParty*", "Resource": "*"},
+            "Not yet: Action must include",
         ),
     ],
 )
@@ -176,6 +187,58 @@ def test_prefix_is_checked(bad, monkeypatch):
     else:
         with pytest.raises(ValueError, match="WORKBOOK_PREFIX"):
             workbook.prefix()
+
+
+def test_the_aws_target_refuses_a_login_every_learner_shares(monkeypatch):
+    """JupyterHub and Binder give everyone the login jovyan: wb-jovyan would be everyone's."""
+    monkeypatch.setattr(workbook.getpass, "getuser", lambda: "jovyan")
+    monkeypatch.delenv("WORKBOOK_PREFIX", raising=False)
+    with pytest.raises(ValueError, match="Set WORKBOOK_PREFIX"):
+        workbook.check_prefix_is_yours()
+    monkeypatch.setenv("WORKBOOK_PREFIX", "wb-ada")
+    workbook.check_prefix_is_yours()  # a prefix of one's own is fine
+    monkeypatch.setattr(workbook.getpass, "getuser", lambda: "ada")
+    monkeypatch.delenv("WORKBOOK_PREFIX")
+    workbook.check_prefix_is_yours()  # and so is a login of one's own
+
+
+def test_clients_on_aws_retry_throttled_calls_in_standard_mode(monkeypatch):
+    """Whatever AWS_RETRY_MODE or the botocore version says: 30 learners share the rate limits."""
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
+    session = boto3.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
+    )
+    book = workbook.Workbook(session, "111122223333", "aws")
+    client = book.client("codepipeline")
+    assert client is book.client("codepipeline"), "one client per service"
+    assert client.meta.config.retries["mode"] == "standard"
+    assert client.meta.config.retries["total_max_attempts"] == 5
+
+
+def test_the_cost_estimate_counts_every_action_a_learner_runs():
+    """Each action execution is billed in whole minutes: 2 actions a release in 01, 4 in 05
+    (with 04's exercise), 6 in 06; 100 free minutes per account per month."""
+    from helpers import prices
+
+    runs = {(r.notebook, r.is_release): r for r in workbook.RUN_THROUGH}
+    assert runs["01", True].action_minutes == 2
+    assert runs["05", True].action_minutes == 4
+    assert min(r.action_minutes for r in workbook.RUN_THROUGH if r.notebook == "06") >= 6
+    one = workbook.estimate(1)
+    minutes = sum(r.times * r.action_minutes for r in workbook.RUN_THROUGH)
+    assert one.action_minutes == minutes
+    assert one.codepipeline_before_free_usd == pytest.approx(
+        minutes * prices.CODEPIPELINE_V2_ACTION_MINUTE
+    )
+    assert one.codepipeline_usd == max(0, minutes - 100) * prices.CODEPIPELINE_V2_ACTION_MINUTE
+    room = workbook.estimate(30)
+    assert room.codepipeline_usd == pytest.approx(
+        (30 * minutes - prices.CODEPIPELINE_V2_FREE_MINUTES) * prices.CODEPIPELINE_V2_ACTION_MINUTE
+    )
+    assert room.lambda_usd == pytest.approx(30 * one.lambda_usd)
+    text = workbook.cost_estimate()
+    assert f"{one.releases} releases, {minutes} action-execution minutes" in text
+    assert f"${room.codepipeline_usd:.2f} in all" in text
 
 
 def test_target_is_checked(monkeypatch):

@@ -2,25 +2,76 @@
 
 from __future__ import annotations
 
+import json
+
 from .. import pipelines
 from ..workbook import Workbook
-from ._common import say
+from ._common import page_text, say
+
+DEFAULT_EXPECT = "Congratulations"  # what the health check looks for without "expect"
+
+
+def _url_and_expect(user_parameters: str) -> tuple[str, str] | None:
+    """(url, text) as the health check reads UserParameters: a URL, or JSON {"url", "expect"}."""
+    text = user_parameters.strip()
+    if not text.startswith("{"):
+        return text, DEFAULT_EXPECT
+    try:
+        params = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(params, dict) or not isinstance(params.get("url"), str):
+        return None
+    expect = params.get("expect", DEFAULT_EXPECT)
+    return (params["url"], expect) if isinstance(expect, str) and expect else None
 
 
 def check_second_page_action(book: Workbook) -> None:
-    """04: a second Lambda action in LambdaStage that checks another page of the site."""
-    declaration = pipelines.get_declaration(book.client("codepipeline"), book.names.pipeline)
+    """04: a second Lambda action in LambdaStage that checks about.html for a text it has.
+
+    Reads the pipeline as stored (GetPipeline), so the edit counts only once UpdatePipeline
+    saved it; the text is looked up on the deployed page, as the function would.
+    """
+    codepipeline = book.client("codepipeline")
+    declaration = codepipeline.get_pipeline(name=book.names.pipeline)["pipeline"]
     stage = next((s for s in declaration["stages"] if s["name"] == "LambdaStage"), None)
     if stage is None:
         return say(False, "", "the pipeline has no LambdaStage yet: run the cells above.")
     others = [
         a
         for a in stage["actions"]
-        if a["actionTypeId"]["provider"] == "Lambda" and a["name"] != "MyLambdaAction"
+        if a["actionTypeId"] == pipelines.LAMBDA_INVOKE and a["name"] != "MyLambdaAction"
     ]
     if not others:
-        return say(False, "", "add a second Lambda action to LambdaStage and update the pipeline.")
-    params = others[0]["configuration"].get("UserParameters", "")
-    if "about.html" not in params:
-        return say(False, "", "point the second action's UserParameters at about.html.")
-    return say(True, f"LambdaStage has a second check: {others[0]['name']}.", "")
+        return say(
+            False,
+            "",
+            "LambdaStage has only MyLambdaAction: add a second Lambda action with "
+            "pipelines.add_action and save the declaration with update_pipeline.",
+        )
+    action = next((a for a in others if a["name"] == "CheckAboutPage"), others[0])
+    configuration = action.get("configuration", {})
+    if configuration.get("FunctionName") != book.names.health_function:
+        return say(
+            False,
+            "",
+            f"{action['name']} must invoke the health check, {book.names.health_function}.",
+        )
+    parsed = _url_and_expect(configuration.get("UserParameters", ""))
+    about = book.site_url("about.html")
+    if parsed is None or parsed[0] != about:
+        return say(
+            False,
+            "",
+            f"{action['name']}'s UserParameters must point at {about} "
+            '(the URL, or JSON {"url": ..., "expect": ...}).',
+        )
+    url, expect = parsed
+    if expect not in page_text(url):
+        return say(
+            False,
+            "",
+            f"about.html doesn't contain {expect!r}, so the action would fail: set "
+            '"expect" to a text the page has (pipelines.user_parameters(url, expect)).',
+        )
+    return say(True, f"LambdaStage has a second check: {action['name']} looks for {expect!r}.", "")

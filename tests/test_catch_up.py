@@ -1,0 +1,205 @@
+"""Catching up is the same as doing: what a notebook's own cells create equals what
+``resources.catch_up`` creates for the next notebook, and catching up never undoes a later step.
+
+A participant who jumps ahead gets the state the skipped notebooks would have left; one who goes
+back and runs an earlier notebook again keeps what later notebooks added (06's wider policy and
+stage, 04's extra action).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from helpers import pipelines, resources, workbook
+from tests import notebook_runs
+from tools.run_notebooks import execute_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = {p.stem[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+NEXT = {"01": "02", "02": "03", "03": "04", "04": "05", "06": "07"}
+
+
+@pytest.mark.parametrize("number", sorted(NEXT))
+def test_what_a_notebook_creates_is_what_its_catch_up_creates(number, tmp_path):
+    ran = notebook_runs.run_alone(NOTEBOOKS[number])
+    if ran.error is not None:
+        raise ran.error
+    with notebook_runs.fresh_cloud(tmp_path) as endpoint:
+        book = notebook_runs.connect(tmp_path, endpoint)
+        resources.catch_up(book, NEXT[number])
+        caught_up = notebook_runs.snapshot(book)
+    assert caught_up == ran.snapshot
+
+
+def test_the_detour_00_06_03_06_runs_clean(tmp_path):
+    """A learner opens 00, jumps to 06, goes back to 03, then runs 06 again: every cell passes,
+    and going back to 03 leaves 06's wider policy and stage alone."""
+    with notebook_runs.fresh_cloud(tmp_path) as endpoint:
+        execute_notebook(NOTEBOOKS["00"])
+        execute_notebook(NOTEBOOKS["06"])
+        book = notebook_runs.connect(tmp_path, endpoint)
+        after_06 = notebook_runs.snapshot(book)
+        execute_notebook(NOTEBOOKS["03"])
+        after_03 = notebook_runs.snapshot(book)
+        assert after_03["policy"] == after_06["policy"]
+        assert after_03["pipeline"] == after_06["pipeline"]
+        execute_notebook(NOTEBOOKS["06"])
+
+
+# -- catching up on a cloud where later steps were done ------------------------------------
+EXTENDED = resources.load_policy("CodePipelineLambdaExecPolicy-CloudFormation.json")
+BASIC = resources.load_policy("CodePipelineLambdaExecPolicy.json")
+
+
+@pytest.fixture
+def book(local_cloud, monkeypatch):
+    """A workbook with a prefix of its own on the session's local cloud, caught up to 07."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_cloud.endpoint)
+    monkeypatch.setenv("WORKBOOK_PREFIX", f"cu{uuid.uuid4().hex[:6]}")
+    session = boto3.Session(
+        aws_access_key_id=local_cloud.owner.access_key_id,
+        aws_secret_access_key=local_cloud.owner.secret_access_key,
+        region_name="us-east-1",
+    )
+    book = workbook.Workbook(session, "123456789012", "local")
+    resources.catch_up(book, "07")
+    return book
+
+
+def default_document(book) -> dict:
+    iam = book.client("iam")
+    arn = resources.policy_arn(book)
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+
+
+def stage_actions(book) -> dict[str, list[str]]:
+    declaration = pipelines.get_declaration(book.client("codepipeline"), book.names.pipeline)
+    return {s["name"]: [a["name"] for a in s["actions"]] for s in declaration["stages"]}
+
+
+def test_catching_up_again_keeps_the_wider_policy_the_extra_action_and_the_stages(book):
+    """After 06 (and 04's exercise), going back to any notebook catches up without undoing."""
+    codepipeline = book.client("codepipeline")
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    about = pipelines.lambda_action(
+        "CheckAboutPage", book.names.health_function, book.site_url("about.html")
+    )
+    codepipeline.update_pipeline(
+        pipeline=pipelines.add_action(declaration, "LambdaStage", about)
+    )  # 04's exercise
+    before = stage_actions(book)
+    assert "CheckAboutPage" in before["LambdaStage"] and "StackStage" in before
+    for notebook in ("02", "03", "04", "05", "06", "07", "08"):
+        resources.catch_up(book, notebook)
+        assert default_document(book) == EXTENDED, notebook
+        assert stage_actions(book) == before, notebook
+
+
+def test_catching_up_puts_back_a_permission_05s_exercise_took_away(book):
+    """The exercise's new default version lacks PutJobSuccessResult: catching up makes the
+    newest version that has everything default again, and adds no version."""
+    iam = book.client("iam")
+    arn = resources.policy_arn(book)
+    broken = {
+        **EXTENDED,
+        "Statement": [
+            {**s, "Action": ["codepipeline:PutJobFailureResult"]}
+            if "codepipeline:PutJobSuccessResult" in s["Action"]
+            else s
+            for s in EXTENDED["Statement"]
+        ],
+    }
+    resources.set_lambda_policy(book, broken)
+    count = len(iam.list_policy_versions(PolicyArn=arn)["Versions"])
+    assert not resources.allows(default_document(book), "codepipeline:PutJobSuccessResult")
+    resources.restore_job_reporting(book)
+    assert default_document(book) == EXTENDED
+    assert len(iam.list_policy_versions(PolicyArn=arn)["Versions"]) == count
+
+
+def test_restoring_reattaches_a_detached_policy(book):
+    iam = book.client("iam")
+    iam.detach_role_policy(RoleName=book.names.lambda_role, PolicyArn=resources.policy_arn(book))
+    resources.restore_job_reporting(book)
+    attached = iam.list_attached_role_policies(RoleName=book.names.lambda_role)
+    assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == [book.names.lambda_policy]
+
+
+def test_a_missing_permission_is_added_without_taking_any_away(book):
+    """No earlier version has everything: a new version adds what is missing to what is there."""
+    iam = book.client("iam")
+    arn = resources.policy_arn(book)
+    for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+        if not version["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    narrowed = {
+        **EXTENDED,
+        "Statement": [s for s in EXTENDED["Statement"] if "logs:*" in s["Action"]],
+    }
+    narrowed["Statement"].append(
+        {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "*"}
+    )
+    resources.set_lambda_policy(book, narrowed)
+    resources.ensure_lambda_policy(book, BASIC)
+    document = default_document(book)
+    assert resources.covers(document, BASIC)
+    assert resources.allows(document, "sqs:SendMessage")
+
+
+@pytest.mark.parametrize(
+    ("document", "action", "resource", "allowed"),
+    [
+        (BASIC, "codepipeline:PutJobSuccessResult", "*", True),
+        (BASIC, "codepipeline:putjobsuccessresult", "*", True),  # actions ignore case
+        (BASIC, "logs:PutLogEvents", "arn:aws:logs:us-east-1:1:log-group:g:*", True),
+        (BASIC, "cloudformation:CreateStack", "*", False),
+        (EXTENDED, "cloudformation:CreateStack", "*", True),
+        (
+            {"Statement": [{"Effect": "Allow", "Action": "codepipeline:PutJob*", "Resource": "*"}]},
+            "codepipeline:PutJobFailureResult",
+            "*",
+            True,
+        ),
+        (
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "codepipeline:*", "Resource": "*"},
+                    {
+                        "Effect": "Deny",
+                        "Action": "codepipeline:PutJobSuccessResult",
+                        "Resource": "*",
+                    },
+                ]
+            },
+            "codepipeline:PutJobSuccessResult",
+            "*",
+            False,
+        ),
+        (
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "codepipeline:PutJobSuccessResult",
+                        "Resource": "arn:aws:codepipeline:us-east-1:1:p",
+                    }
+                ]
+            },
+            "codepipeline:PutJobSuccessResult",
+            "*",
+            False,
+        ),
+    ],
+)
+def test_allows_reads_a_policy_as_iam_would(document, action, resource, allowed):
+    assert resources.allows(document, action, resource) is allowed
+
+
+def test_the_wider_policy_covers_the_pages_and_not_the_other_way_round():
+    assert resources.covers(EXTENDED, BASIC)
+    assert not resources.covers(BASIC, EXTENDED)
