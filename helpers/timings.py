@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -203,7 +205,9 @@ def expected_billed_ms(duration_ms: float, init_ms: float | None) -> int:
 
 
 def action_executions(codepipeline, pipeline: str) -> pd.DataFrame:
-    """One row per action execution of ``pipeline`` (every execution, paginated)."""
+    """One row per action execution of ``pipeline`` (every execution, paginated): when it
+    started and last changed, and ``external_id`` — for a Lambda action, what the function
+    reported as ``externalExecutionId`` (the workbook's functions report their request id)."""
     rows = []
     for page in codepipeline.get_paginator("list_action_executions").paginate(
         pipelineName=pipeline
@@ -214,6 +218,7 @@ def action_executions(codepipeline, pipeline: str) -> pd.DataFrame:
                 {
                     "pipeline": pipeline,
                     "execution_id": detail["pipelineExecutionId"],
+                    "action_execution_id": detail.get("actionExecutionId"),
                     "stage": detail["stageName"],
                     "action": detail["actionName"],
                     "provider": detail["input"]["actionTypeId"]["provider"],
@@ -224,69 +229,247 @@ def action_executions(codepipeline, pipeline: str) -> pd.DataFrame:
                     "external_id": result.get("externalExecutionId"),
                 }
             )
-    columns = [
-        "pipeline",
-        "execution_id",
-        "stage",
-        "action",
-        "provider",
-        "function",
-        "status",
-        "start",
-        "end",
-        "external_id",
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=ACTION_COLUMNS)
     frame["start"] = pd.to_datetime(frame["start"], utc=True)
     frame["end"] = pd.to_datetime(frame["end"], utc=True)
     frame["seconds"] = (frame["end"] - frame["start"]).dt.total_seconds()
+    frame = frame.astype({c: "string" for c in ACTION_COLUMNS if c not in ("start", "end")})
     return frame.sort_values("start", kind="stable").reset_index(drop=True)
 
 
-def lambda_actions(actions: pd.DataFrame, calls: pd.DataFrame, slack_s: float = 2.0):
-    """Each Lambda action execution beside the invocations it made.
+ACTION_COLUMNS = [
+    "pipeline",
+    "execution_id",
+    "action_execution_id",
+    "stage",
+    "action",
+    "provider",
+    "function",
+    "status",
+    "start",
+    "end",
+    "external_id",
+]
 
-    An invocation belongs to the action whose function it ran and during which it was reported
-    (a continuation makes several: the rounds). Columns: the action's wall time in CodePipeline,
-    the function's own time (sum of durations), the pipeline's overhead (the difference), the
-    number of rounds and the largest gap between two rounds."""
+
+def percentiles(frame: pd.DataFrame, by: list[str], column: str = "seconds") -> pd.DataFrame:
+    """p50, p90 and max of ``column`` for each group, and how many rows each has."""
+    grouped = frame.groupby(by, sort=False)[column]
+    table = pd.DataFrame(
+        {
+            "count": grouped.count(),
+            "p50": grouped.quantile(0.5),
+            "p90": grouped.quantile(0.9),
+            "max": grouped.max(),
+        }
+    )
+    return table.reset_index()
+
+
+def invocation_spans(calls: pd.DataFrame) -> pd.DataFrame:
+    """``calls`` with when each invocation began and ended: the REPORT record is written at the
+    end, after the init phase (a cold start) and the handler's duration."""
+    spans = calls.copy()
+    init = spans["init_ms"].fillna(0.0) if "init_ms" in spans else 0.0
+    spans["end"] = spans["timestamp"]
+    spans["begin"] = spans["timestamp"] - pd.to_timedelta(spans["duration_ms"] + init, unit="ms")
+    return spans
+
+
+def action_rounds(actions: pd.DataFrame, calls: pd.DataFrame, slack_s: float = 1.0) -> pd.DataFrame:
+    """One row per invocation a Lambda action made — its rounds, when a continuation token
+    asked for more — joined to the action execution it belongs to.
+
+    The join: an invocation whose request id is the action's ``external_id`` (what the function
+    reported) belongs to it; any other invocation of the action's function belongs to the
+    action that was running when it began (within ``slack_s``), the latest one started if
+    several were. ``joined_by`` says which; ``gap_before_s`` is how long the action waited
+    between the end of the previous round and this one's start."""
+    lam = actions[actions["provider"] == "Lambda"].reset_index(drop=True)
+    spans = invocation_spans(calls).sort_values("begin", kind="stable")
+    external = lam["external_id"].fillna("").astype(str) if "external_id" in lam else None
+    slack = pd.Timedelta(seconds=slack_s)
     rows = []
-    lam = actions[actions["provider"] == "Lambda"]
-    for action in lam.itertuples(index=False):
-        mine = calls[
-            (calls["function"] == action.function)
-            & (calls["timestamp"] >= action.start)
-            & (calls["timestamp"] <= action.end + pd.Timedelta(seconds=slack_s))
-        ].sort_values("timestamp")
-        function_s = float(mine["duration_ms"].sum()) / 1000
-        gaps = mine["timestamp"].diff().dt.total_seconds().dropna()
+    for call in spans.to_dict("records"):
+        request_id = call.get("request_id")
+        found = external is not None and bool(request_id)
+        exact = lam.index[(external == request_id).to_numpy(bool)] if found else []
+        if len(exact):
+            index, how = exact[0], "request id"
+        else:
+            running = lam[
+                (lam["function"] == call["function"])
+                & (lam["start"] - slack <= call["begin"])
+                & (call["begin"] <= lam["end"] + slack)
+            ]
+            if running.empty:
+                continue
+            index, how = running["start"].idxmax(), "time window"
+        action = lam.loc[index]
         rows.append(
             {
-                "execution_id": action.execution_id,
-                "stage": action.stage,
-                "action": action.action,
-                "status": action.status,
-                "rounds": len(mine),
-                "wall_s": action.seconds,
-                "function_s": function_s,
-                "overhead_s": action.seconds - function_s,
-                "largest_gap_s": float(gaps.max()) if len(gaps) else 0.0,
+                "execution_id": action["execution_id"],
+                "stage": action["stage"],
+                "action": action["action"],
+                "action_index": index,
+                "request_id": call.get("request_id"),
+                "cold_start": bool(call.get("cold_start", False)),
+                "begin": call["begin"],
+                "end": call["end"],
+                "duration_ms": call["duration_ms"],
+                "joined_by": how,
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "execution_id",
-            "stage",
-            "action",
-            "status",
-            "rounds",
-            "wall_s",
-            "function_s",
-            "overhead_s",
-            "largest_gap_s",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=ROUND_COLUMNS)
+    frame = frame.sort_values(["action_index", "begin"], kind="stable").reset_index(drop=True)
+    grouped = frame.groupby("action_index", sort=False)
+    frame.insert(4, "round", grouped.cumcount() + 1)
+    previous_end = grouped["end"].shift()
+    frame["gap_before_s"] = (frame["begin"] - previous_end).dt.total_seconds()
+    return frame
+
+
+ROUND_COLUMNS = [
+    "execution_id",
+    "stage",
+    "action",
+    "action_index",
+    "request_id",
+    "cold_start",
+    "begin",
+    "end",
+    "duration_ms",
+    "joined_by",
+]
+
+
+def lambda_actions(
+    actions: pd.DataFrame, calls: pd.DataFrame, slack_s: float = 1.0
+) -> pd.DataFrame:
+    """Each Lambda action execution beside the invocations it made (``action_rounds``): its
+    wall time in CodePipeline, the function's own time (the sum of the rounds' durations), the
+    pipeline's overhead (the difference), the number of rounds, how many were cold starts, and
+    the largest gap between two rounds (CodePipeline's wait before a continuation)."""
+    lam = actions[actions["provider"] == "Lambda"].reset_index(drop=True)
+    rounds = action_rounds(actions, calls, slack_s)
+    rows = []
+    for index, action in lam.iterrows():
+        mine = rounds[rounds["action_index"] == index]
+        function_s = float(mine["duration_ms"].sum()) / 1000
+        gaps = mine["gap_before_s"].dropna()
+        rows.append(
+            {
+                "execution_id": action["execution_id"],
+                "stage": action["stage"],
+                "action": action["action"],
+                "status": action["status"],
+                "rounds": len(mine),
+                "cold_rounds": int(mine["cold_start"].sum()),
+                "wall_s": action["seconds"],
+                "function_s": function_s,
+                "overhead_s": action["seconds"] - function_s,
+                "largest_gap_s": float(gaps.max()) if len(gaps) else 0.0,
+                "joined_by": "request id"
+                if (mine["joined_by"] == "request id").any()
+                else ("time window" if len(mine) else "none"),
+            }
+        )
+    columns = [
+        "execution_id",
+        "stage",
+        "action",
+        "status",
+        "rounds",
+        "cold_rounds",
+        "wall_s",
+        "function_s",
+        "overhead_s",
+        "largest_gap_s",
+        "joined_by",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def release_timeline(
+    actions: pd.DataFrame, rounds: pd.DataFrame, execution_id: str
+) -> pd.DataFrame:
+    """One release as bars: every action execution, and under each Lambda action a row per
+    round it made; seconds from the release's first action."""
+    mine = actions[actions["execution_id"] == execution_id]
+    t0 = mine["start"].min()
+    rows = []
+    for _, a in mine.iterrows():
+        label = f"{a['stage']}/{a['action']}"
+        rows.append(
+            {
+                "label": label,
+                "kind": "action",
+                "start_s": (a["start"] - t0).total_seconds(),
+                "end_s": (a["end"] - t0).total_seconds(),
+                "cold_start": False,
+            }
+        )
+        done = rounds[(rounds["execution_id"] == execution_id) & (rounds["action"] == a["action"])]
+        for _, r in done.iterrows():
+            rows.append(
+                {
+                    "label": f"  round {r['round']}",
+                    "kind": "invocation",
+                    "start_s": (r["begin"] - t0).total_seconds(),
+                    "end_s": (r["end"] - t0).total_seconds(),
+                    "cold_start": bool(r["cold_start"]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["label", "kind", "start_s", "end_s", "cold_start"])
+
+
+def plot_timeline(timeline: pd.DataFrame, ax=None):
+    """A Gantt chart of ``release_timeline``: a row per action execution (blue) and, under a
+    Lambda action, a row per invocation it made (orange; hatched: a cold start)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.45 * len(timeline) + 1))
+    for y, row in enumerate(timeline.itertuples(index=False)):
+        width = max(row.end_s - row.start_s, 0.002)
+        if row.kind == "action":
+            ax.barh(y, width, left=row.start_s, height=0.6, color="#9ecae1", edgecolor="#3182bd")
+        else:
+            hatch = "//" if row.cold_start else None
+            ax.barh(y, width, left=row.start_s, height=0.4, color="#e6550d", hatch=hatch)
+    ax.set_yticks(range(len(timeline)), list(timeline["label"]))
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the release's first action")
+    ax.set_title("One release: action executions (blue), the invocations they made (orange)")
+    return ax
+
+
+def with_billing_check(calls: pd.DataFrame) -> pd.DataFrame:
+    """``calls`` with the billed duration Lambda's rule gives (``expected_billed_ms``) and
+    whether the REPORT's agrees within 1 ms (its durations are rounded to 0.01 ms)."""
+    checked = calls.copy()
+    expected = [
+        expected_billed_ms(d, None if pd.isna(i) else i)
+        for d, i in zip(checked["duration_ms"], checked["init_ms"], strict=True)
+    ]
+    checked["expected_billed_ms"] = pd.array(expected, dtype="Int64")
+    checked["billed_ok"] = (
+        (checked["billed_ms"] - checked["expected_billed_ms"]).abs() <= 1
+    ).astype("bool")
+    return checked
+
+
+def payback_invocations(variants: pd.DataFrame, slower_init: str, slower_calls: str) -> float:
+    """How many warm invocations of ``slower_init`` pay back its longer init: the extra median
+    Init Duration over what each warm invocation of ``slower_calls`` takes longer (medians of
+    ``variants``: columns variant, cold_start, init_ms, duration_ms). Infinite if they don't."""
+    cold = variants[variants["cold_start"]].groupby("variant")["init_ms"].median()
+    warm = variants[~variants["cold_start"]].groupby("variant")["duration_ms"].median()
+    extra_init = cold[slower_init] - cold[slower_calls]
+    saving = warm[slower_calls] - warm[slower_init]
+    if saving <= 0:
+        return math.inf
+    return float(max(0, math.ceil(extra_init / saving)))
 
 
 def lambda_cost(
@@ -314,22 +497,30 @@ def cost_table(
     days: int = 30,
 ) -> pd.DataFrame:
     """What a release costs, and a month of ``releases_per_day``: CodePipeline V2 action
-    minutes (100 free a month) beside the Lambda compute and requests."""
+    minutes (100 free a month) beside the Lambda compute and requests, and what the same month
+    costs on a V1 pipeline ($1 per active pipeline-month once its 30 free days are over; per
+    release, that month's dollar shared by its releases).
+
+    ``action_seconds``: the action executions of one release; ``lambda_billed_ms``: billed
+    milliseconds of one invocation; ``lambda_invocations``: invocations per release."""
     minutes_per_release = sum(max(1, math.ceil(s / 60)) for s in action_seconds)
     releases = releases_per_day * days
     billable_minutes = max(0, minutes_per_release * releases - prices.CODEPIPELINE_V2_FREE_MINUTES)
     per_release_lambda = lambda_cost(lambda_billed_ms, memory_mb, lambda_invocations)
+    month_v1 = prices.CODEPIPELINE_V1_PIPELINE_MONTH * days / 30
     rows = [
         {
             "what": "one release",
             "action_minutes": minutes_per_release,
             "codepipeline_usd": minutes_per_release * prices.CODEPIPELINE_V2_ACTION_MINUTE,
+            "codepipeline_v1_usd": month_v1 / releases,
             "lambda_usd": per_release_lambda,
         },
         {
             "what": f"{releases_per_day} releases a day for {days} days",
             "action_minutes": minutes_per_release * releases,
             "codepipeline_usd": billable_minutes * prices.CODEPIPELINE_V2_ACTION_MINUTE,
+            "codepipeline_v1_usd": month_v1,
             "lambda_usd": per_release_lambda * releases,
         },
     ]
@@ -376,3 +567,154 @@ def invocations_frame(events: list[dict]) -> pd.DataFrame:
             current["lines"].append(message.strip())
     columns = ["invocation", "request_id", "outcome", "duration_ms", "cold_start"]
     return pd.DataFrame(rows, columns=columns)
+
+
+# -- notebook 07: its experiment functions, the memory table, exports -----------------------
+EXPERIMENTS = Path(__file__).resolve().parent / "functions" / "timing"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+SWEEP_DATA = Path(__file__).resolve().parents[1] / "data" / "timings" / "aws_memory_sweep.csv"
+
+# variant -> (handler, what it shows); one deployment package holds every module.
+VARIANTS = {
+    "eager-import": ("eager_import.lambda_handler", "a heavy module imported at module level"),
+    "lazy-import": ("lazy_import.lambda_handler", "the same module imported in the handler"),
+    "client-module": ("client_module.lambda_handler", "a boto3 client made at module level"),
+    "client-per-call": ("client_per_call.lambda_handler", "a boto3 client made in each call"),
+    "busy-work": ("busy_work.lambda_handler", "fixed CPU work (the memory sweep)"),
+}
+
+
+def experiment_package() -> bytes:
+    """The experiments' deployment package: every module of ``helpers/functions/timing``."""
+    from .packaging import zip_files
+
+    return zip_files({p.name: p.read_text() for p in sorted(EXPERIMENTS.glob("*.py"))})
+
+
+def experiment_name(book, variant: str) -> str:
+    """``<prefix>-timing-<variant>``: 07's functions, which its last section deletes."""
+    return f"{book.names.prefix}-timing-{variant}"
+
+
+def experiment_functions(book) -> list[str]:
+    return [experiment_name(book, variant) for variant in VARIANTS]
+
+
+def logs_insights(logs, functions: list[str], start_ms: int, wait_s: float = 120) -> pd.DataFrame:
+    """``LOGS_INSIGHTS_QUERY`` over the functions' log groups since ``start_ms`` (StartQuery,
+    then GetQueryResults until it is Complete): one row per REPORT record, as Logs Insights
+    discovers its fields."""
+    query_id = logs.start_query(
+        logGroupNames=[f"/aws/lambda/{f}" for f in functions],
+        startTime=start_ms // 1000,
+        endTime=int(time.time()) + 60,
+        queryString=LOGS_INSIGHTS_QUERY,
+    )["queryId"]
+    deadline = time.monotonic() + wait_s
+    while True:
+        answer = logs.get_query_results(queryId=query_id)
+        if answer["status"] not in ("Scheduled", "Running"):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"query {query_id} is still {answer['status']}")
+        time.sleep(1)
+    rows = [{f["field"]: f["value"] for f in result} for result in answer["results"]]
+    return pd.DataFrame(rows).drop(columns="@ptr", errors="ignore")
+
+
+def with_changed_bucket(package: bytes, file: str = "template-package/template.json") -> bytes:
+    """The template package with one property of MySampleBucket changed — versioning turned on,
+    or suspended if it was on — so that the next release updates the stack (and the stack
+    deployer continues its job in rounds). Put the original package back to undo it."""
+    import io
+    import zipfile
+
+    from .packaging import zip_files
+
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    template = json.loads(files[file])
+    bucket = template["Resources"]["MySampleBucket"]
+    properties = bucket.get("Properties") or {}
+    enabled = properties.get("VersioningConfiguration", {}).get("Status") == "Enabled"
+    properties["VersioningConfiguration"] = {"Status": "Suspended" if enabled else "Enabled"}
+    bucket["Properties"] = properties
+    files[file] = json.dumps(template, indent=2).encode()
+    return zip_files(files)
+
+
+def wait_for_reports(
+    logs, functions: list[str], start_ms: int, count: int, wait_s: float, poll: float
+) -> pd.DataFrame:
+    """``invocations`` since ``start_ms``, once at least ``count`` are there: CloudWatch Logs
+    shows events after a moment (on AWS seconds, sometimes more); raises after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        calls = invocations(logs, functions, start_ms)
+        if len(calls) >= count:
+            return calls
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{len(calls)} of {count} REPORT records so far: run the cell again in a moment"
+            )
+        time.sleep(poll)
+
+
+def invoke_concurrently(lam, function: str, times: int, payload: dict) -> list[str]:
+    """``times`` synchronous invokes at once, one per thread; their request ids."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = json.dumps(payload)
+
+    def one(_: int) -> str:
+        return lam.invoke(FunctionName=function, Payload=body)["ResponseMetadata"]["RequestId"]
+
+    with ThreadPoolExecutor(max_workers=times) as pool:
+        return list(pool.map(one, range(times)))
+
+
+def memory_table(calls: pd.DataFrame, architecture: str = "x86_64") -> pd.DataFrame:
+    """One row per memory size: warm p50 and p90 duration, the mean billed duration, and what
+    an invocation and a million invocations cost at that size (the Power Tuning table)."""
+    warm = calls[~calls["cold_start"]]
+    grouped = warm.groupby("memory_size_mb")
+    table = pd.DataFrame(
+        {
+            "invocations": grouped["duration_ms"].count(),
+            "p50_ms": grouped["duration_ms"].quantile(0.5),
+            "p90_ms": grouped["duration_ms"].quantile(0.9),
+            "billed_ms": grouped["billed_ms"].mean().astype("float64"),
+        }
+    ).reset_index()
+    table["memory_size_mb"] = table["memory_size_mb"].astype("int64")
+    table["usd_per_million"] = [
+        lambda_cost(b, m, 1_000_000, architecture)
+        for b, m in zip(table["billed_ms"], table["memory_size_mb"], strict=True)
+    ]
+    return table
+
+
+def read_report_lines(path: Path = SWEEP_DATA) -> pd.DataFrame:
+    """The REPORT lines of a CSV (columns ``timestamp``, ``message``; ``#`` lines are comments)
+    as ``invocations`` would give them: one row per invocation."""
+    events = pd.read_csv(path, comment="#")
+    rows = []
+    for event in events.to_dict("records"):
+        row = parse_report(event["message"])
+        if row is not None:
+            row.update(function=event.get("function"), log_stream=event.get("log_stream"))
+            row["timestamp"] = pd.Timestamp(event["timestamp"])
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=[c for c in INVOCATION_COLUMNS if c != "nth_in_environment"])
+    frame.insert(3, "nth_in_environment", frame.groupby("log_stream").cumcount() + 1)
+    return _typed(frame)
+
+
+def export(frames: dict[str, pd.DataFrame], folder: Path = RESULTS) -> list[str]:
+    """Write each table to ``<folder>/<name>.csv`` (results/ is git-ignored); the file names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in frames.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+        written.append(f"{folder.name}/{name}.csv")
+    return written

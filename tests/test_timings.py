@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import re
+import zipfile
+from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
-from helpers import prices, timings
+from helpers import exercises, packaging, prices, timings
 
 ID = "3f1c0a57-1d0e-4c5b-9a11-0c2f8f1e2d3a"
 COLD = (
@@ -130,4 +136,188 @@ def test_lambda_actions_join_rounds_to_their_action():
     assert row["rounds"] == 2
     assert row["function_s"] == pytest.approx(0.15)
     assert row["overhead_s"] == pytest.approx(2.85)
-    assert row["largest_gap_s"] == pytest.approx(2.0)
+    # round 2 began at 2.45 s (its REPORT at 2.5 s, after 50 ms); round 1 ended at 0.5 s
+    assert row["largest_gap_s"] == pytest.approx(1.95)
+
+
+# -- the JSON records as the local cloud writes them, and the tables built on them ----------
+LOCAL_JSON = [
+    '{"time": "2026-11-27T01:00:00.120Z", "type": "platform.initStart", "record": {'
+    '"initializationType": "on-demand", "phase": "init", "runtimeVersion": "python:3.12.v17", '
+    '"runtimeVersionArn": "arn:aws:lambda:us-east-1::runtime:abc", "functionName": "f", '
+    '"functionVersion": "$LATEST"}}',
+    f'{{"time": "2026-11-27T01:00:00.500Z", "type": "platform.start", "record": {{'
+    f'"requestId": "{ID}", "version": "$LATEST"}}}}',
+    f'{{"timestamp": "2026-11-27T01:00:00Z", "level": "INFO", "message": "platform.report is '
+    f'mentioned here", "logger": "root", "requestId": "{ID}"}}',
+    f'{{"time": "2026-11-27T01:00:01.000Z", "type": "platform.runtimeDone", "record": {{'
+    f'"requestId": "{ID}", "status": "timeout", "metrics": {{"durationMs": 1000.0}}}}}}',
+]
+
+
+@pytest.mark.parametrize("message", LOCAL_JSON)
+def test_json_records_other_than_the_report_are_not_reports(message):
+    assert timings.parse_report(message) is None
+
+
+def test_a_json_timeout_report_keeps_its_status_and_a_failure_its_error_type():
+    timeout = json.dumps(
+        {
+            "time": "2026-11-27T01:00:01.000Z",
+            "type": "platform.report",
+            "record": {
+                "requestId": ID,
+                "metrics": {
+                    "durationMs": 1000.0,
+                    "billedDurationMs": 1000,
+                    "memorySizeMB": 128,
+                    "maxMemoryUsedMB": 40,
+                },
+                "status": "timeout",
+            },
+        }
+    )
+    assert timings.parse_report(timeout)["status"] == "timeout"
+    failure = json_report("failure", init=False, error_type="ValueError")
+    row = timings.parse_report(failure)
+    assert row["status"] == "failure" and row["error_type"] == "ValueError"
+
+
+def test_the_billing_check_flags_a_billed_duration_off_the_rule():
+    calls = pd.DataFrame(
+        {
+            "duration_ms": [15.74, 2.19, 2.19],
+            "init_ms": [130.49, None, None],
+            "billed_ms": pd.array([147, 3, 10], dtype="Int64"),
+        }
+    )
+    checked = timings.with_billing_check(calls)
+    assert list(checked["expected_billed_ms"]) == [147, 3, 3]
+    assert list(checked["billed_ok"]) == [True, True, False]
+    assert checked["billed_ok"].dtype == bool
+
+
+def test_percentiles_per_group():
+    frame = pd.DataFrame({"stage": ["A"] * 10 + ["B"], "seconds": [*range(1, 11), 5.0]})
+    table = timings.percentiles(frame, ["stage"])
+    assert list(table.columns) == ["stage", "count", "p50", "p90", "max"]
+    a = table.iloc[0]
+    assert (a["count"], a["p50"], a["max"]) == (10, 5.5, 10)
+    assert a["p90"] == pytest.approx(9.1)
+
+
+def test_two_actions_on_one_function_are_told_apart_by_the_reported_request_id():
+    """04's exercise runs two actions of the same function at once: their windows overlap, the
+    request id each function reported decides."""
+    t0 = pd.Timestamp("2026-11-27T00:00:00Z")
+
+    def action(name, external):
+        return {
+            "execution_id": "e",
+            "stage": "LambdaStage",
+            "action": name,
+            "provider": "Lambda",
+            "function": "check",
+            "status": "Succeeded",
+            "start": t0,
+            "end": t0 + pd.Timedelta(seconds=1),
+            "seconds": 1.0,
+            "external_id": external,
+        }
+
+    actions = pd.DataFrame([action("MyLambdaAction", "r2"), action("CheckAboutPage", "r1")])
+    calls = pd.DataFrame(
+        {
+            "function": ["check", "check"],
+            "request_id": ["r1", "r2"],
+            "timestamp": [t0 + pd.Timedelta(seconds=s) for s in (0.5, 0.6)],
+            "duration_ms": [100.0, 200.0],
+            "init_ms": [None, None],
+            "cold_start": [False, False],
+        }
+    )
+    rounds = timings.action_rounds(actions, calls)
+    assert dict(zip(rounds["action"], rounds["request_id"], strict=True)) == {
+        "CheckAboutPage": "r1",
+        "MyLambdaAction": "r2",
+    }
+    assert set(rounds["joined_by"]) == {"request id"}
+    table = timings.lambda_actions(actions, calls)
+    assert list(table["function_s"]) == [0.2, 0.1]
+
+
+def test_the_illustrative_aws_sweep_parses_and_follows_the_billing_rule():
+    calls = timings.read_report_lines()
+    assert len(calls) == 84 and calls["cold_start"].sum() == 7
+    assert timings.with_billing_check(calls)["billed_ok"].all()
+    table = timings.memory_table(calls)
+    assert list(table["memory_size_mb"]) == [128, 256, 512, 1024, 1536, 1769, 3008]
+    assert table["p50_ms"].is_monotonic_decreasing
+
+
+def test_payback_is_the_extra_init_over_the_saving_per_warm_call():
+    variants = pd.DataFrame(
+        {
+            "variant": ["module", "module", "per-call", "per-call"],
+            "cold_start": [True, False, True, False],
+            "init_ms": [300.0, None, 250.0, None],
+            "duration_ms": [2.0, 1.0, 60.0, 6.0],
+        }
+    )
+    assert timings.payback_invocations(variants, "module", "per-call") == 10  # 50 / 5
+    variants.loc[3, "duration_ms"] = 0.5
+    assert timings.payback_invocations(variants, "module", "per-call") == float("inf")
+
+
+def test_a_changed_bucket_toggles_versioning_and_nothing_else():
+    def bucket(package: bytes) -> dict:
+        (name,) = packaging.list_zip(package)
+        return json.loads(zipfile.ZipFile(io.BytesIO(package)).read(name))["Resources"]
+
+    original = packaging.template_package()
+    changed = timings.with_changed_bucket(original)
+    assert bucket(changed)["MySampleBucket"]["Properties"] == {
+        "VersioningConfiguration": {"Status": "Enabled"}
+    }
+    again = timings.with_changed_bucket(changed)
+    assert bucket(again)["MySampleBucket"]["Properties"] == {
+        "VersioningConfiguration": {"Status": "Suspended"}
+    }
+    assert bucket(again).keys() == bucket(original).keys()
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [(None, "Not yet"), (128, "Not yet"), (1769, "Not yet"), (1024, "✓ 1024 MB")],
+)
+def test_the_cheapest_memory_check(answer, verdict, capsys):
+    exercises.check_cheapest_memory(answer)
+    assert capsys.readouterr().out.startswith(verdict)
+
+
+# -- 07's hidden solutions pass their checks -------------------------------------------------
+def solution(check: str) -> str:
+    """The code of the solution that follows the cell calling ``exercises.<check>`` in 07."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "07_execution_timings.ipynb"
+    cells = nbformat.read(path, as_version=4).cells
+    at = next(i for i, c in enumerate(cells) if f"exercises.{check}(" in c.source)
+    details = next(c.source for c in cells[at + 1 :] if "<details>" in c.source)
+    return re.search(r"```python\n(.*?)```", details, re.DOTALL).group(1)
+
+
+VARIANT_CALLS = pd.DataFrame(
+    {
+        "variant": ["client-module"] * 3 + ["client-per-call"] * 3,
+        "cold_start": [True, False, False] * 2,
+        "init_ms": [340.0, None, None, 320.0, None, None],
+        "duration_ms": [3.0, 0.8, 0.9, 60.0, 8.0, 9.0],
+    }
+)
+
+
+@pytest.mark.parametrize("check", ["check_cheapest_memory", "check_payback"])
+def test_07s_solutions_pass_their_checks(check, capsys):
+    namespace = {"exercises": exercises, "math": math, "timings": timings}
+    namespace["variant_calls"] = VARIANT_CALLS
+    exec(solution(check), namespace)
+    assert capsys.readouterr().out.splitlines()[-1].startswith("✓")
