@@ -40,3 +40,8 @@ def role_arn(account: str, name: str) -> str:
 
 def assumed_role_arn(account: str, role: str, session: str) -> str:
     return f"arn:aws:sts::{account}:assumed-role/{role.rsplit('/', 1)[-1]}/{session}"
+
+
+def runtime_version_arn(region: str, digest: str) -> str:
+    """A Lambda runtime version, e.g. ``arn:aws:lambda:us-east-1::runtime:<64 hex>``."""
+    return f"arn:aws:lambda:{region}::runtime:{digest}"

@@ -17,7 +17,7 @@ import pytest
 from helpers.localcloud.awslambda import python_client
 from helpers.localcloud.awslambda.worker import has_awslambdaric
 
-from .conftest import Cloud, log_messages, unique, zip_bytes
+from .conftest import Cloud, create_function, log_messages, unique, zip_bytes
 
 pytestmark = pytest.mark.skipif(
     not has_awslambdaric(), reason="awslambdaric is not installed here (Linux only)"
@@ -84,7 +84,8 @@ def clouds(start_cloud):
 def run_case(cloud: Cloud, source: str) -> dict:
     lam = cloud.client("lambda")
     name = unique("fn")
-    lam.create_function(
+    create_function(
+        cloud.client,
         FunctionName=name,
         Runtime="python3.12",
         Role=cloud.roles["lambda"],
@@ -108,6 +109,21 @@ def test_both_clients_give_the_same_payload_error_and_log(clouds, case):
     expected = run_case(clouds["awslambdaric"], CASES[case])
     actual = run_case(clouds["builtin"], CASES[case])
     assert actual == expected
+
+
+@pytest.mark.parametrize("kind", ["awslambdaric", "builtin"])
+def test_a_logging_record_is_one_event_however_many_lines_it_has(clouds, kind):
+    stream = run_case(clouds[kind], CASES["prints-and-logs"])["stream"]
+    assert stream[0].startswith("INIT_START Runtime Version: python:3.12.v")
+    assert [m for m in stream if m.endswith("multi\nline warning")] == [
+        "[WARNING]\tTIME\tID\tmulti\nline warning"
+    ]
+    assert stream.index("two") + 1 == stream.index("lines"), "print: one event per line"
+    (logged,) = [
+        m for m in run_case(clouds[kind], CASES["logs-an-exception"])["stream"] if "it broke" in m
+    ]
+    assert logged.startswith("[ERROR]\tTIME\tID\tit broke\nTraceback (most recent call last):\n")
+    assert logged.endswith("ZeroDivisionError: division by zero")
 
 
 def test_the_error_payload_has_awss_fields_in_awss_order(clouds):

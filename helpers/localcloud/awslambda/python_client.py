@@ -5,7 +5,10 @@ cloud runs Python functions through this file instead. It behaves as awslambdari
 learner can see: how the handler is loaded and the ``Runtime.*`` errors when it can't be, the
 context object, the error payload (``errorMessage``, ``errorType``, ``requestId``,
 ``stackTrace``), the ``[LEVEL]\\ttimestamp\\trequest id\\tmessage`` lines of ``logging``,
-print output, tracebacks joined by carriage returns, init errors and the exit that follows them.
+print output, init errors and the exit that follows them. Like awslambdaric it writes each
+logging record and each error as one frame to ``_LAMBDA_TELEMETRY_LOG_FD`` when it is set (the
+local cloud sets it, as Lambda does: a record is one log event, its lines joined by newlines),
+else to stdout, an error's lines joined by carriage returns.
 
 It speaks the Lambda Runtime API (``AWS_LAMBDA_RUNTIME_API``) with ``http.client`` and imports
 nothing but the standard library, so it runs as a plain script beside the user's code::

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import assert_valid_output, log_messages, unique, zip_bytes
+from ..conftest import (
+    assert_valid_output,
+    create_function,
+    log_messages,
+    unique,
+    wait_until_updated,
+    zip_bytes,
+)
 
 ECHO = """
 import json, os
@@ -79,7 +86,8 @@ def test_logs_have_start_end_report_and_init_duration_only_on_cold_start(aws, ma
     streams = log_messages(aws, name)
     assert len(streams) == 1, "a warm worker is reused: one log stream"
     messages = streams[0]
-    assert messages[0] == "init: loading module"
+    assert messages[0].startswith("INIT_START Runtime Version: python:3.12.v")
+    assert messages[1] == "init: loading module"
     ids = [first["ResponseMetadata"]["RequestId"], second["ResponseMetadata"]["RequestId"]]
     for request_id, cold in zip(ids, (True, False), strict=True):
         start = messages.index(f"START RequestId: {request_id} Version: $LATEST")
@@ -145,7 +153,8 @@ def test_unhandled_exception_comes_back_in_aws_shape(aws, make_function):
 )
 def test_a_bad_handler_is_reported_like_aws(aws, roles, files, handler, error_type):
     name = unique("bad")
-    aws("lambda").create_function(
+    create_function(
+        aws,
         FunctionName=name,
         Runtime="python3.12",
         Role=roles["lambda"],
@@ -174,18 +183,23 @@ def test_a_worker_that_exits_is_replaced(aws, make_function):
     assert len(log_messages(aws, name)) == 2, "the replacement worker has its own stream"
 
 
-def test_timeout_is_enforced_and_logged(aws, make_function):
+def test_timeout_is_enforced_and_reported_as_aws_does_today(aws, make_function):
     name = make_function(
         "import time\ndef handler(event, context):\n    time.sleep(30)\n", timeout=1
     )
     response, error = invoke(aws, name)
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Sandbox.Timedout"
-    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert error["errorMessage"] == (
+        f"RequestId: {request_id} Error: Task timed out after 1.00 seconds"
+    )
     messages = log_messages(aws, name)[0]
-    assert any(m.endswith("Task timed out after 1.00 seconds") for m in messages)
+    assert not any("Task timed out" in m for m in messages), "the REPORT line says it now"
+    assert messages[-2] == f"END RequestId: {request_id}"
     report = REPORT.match(messages[-1])
-    assert report and report["status"]
+    assert report and report["status"] == "\tStatus: timeout"
+    assert report["duration"] == "1000.00", "a timed-out invocation lasted its timeout exactly"
 
 
 def test_code_update_retires_warm_workers(aws, make_function):
@@ -195,8 +209,10 @@ def test_code_update_retires_warm_workers(aws, make_function):
         FunctionName=name,
         ZipFile=zip_bytes({"app.py": "def handler(event, context):\n    return 'v2'\n"}),
     )
+    wait_until_updated(aws, name)
     assert invoke(aws, name)[1] == "v2"
     aws("lambda").update_function_configuration(FunctionName=name, MemorySize=512)
+    wait_until_updated(aws, name)
     response, _ = invoke(aws, name)
     assert len(log_messages(aws, name)) == 3
     assert "Memory Size: 512 MB" in log_messages(aws, name)[2][-1]
@@ -210,7 +226,8 @@ def test_code_from_an_s3_object(aws, roles):
         Key="fn.zip",
         Body=zip_bytes({"app.py": "def handler(event, context):\n    return 's3 code'\n"}),
     )
-    aws("lambda").create_function(
+    create_function(
+        aws,
         FunctionName=name,
         Runtime="python3.12",
         Role=roles["lambda"],

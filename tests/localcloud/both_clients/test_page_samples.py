@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import unique, wait_for_execution, zip_bytes
+from ..conftest import create_function, unique, wait_for_execution, zip_bytes
 from ..test_codepipeline_engine import LAMBDA, actions
 from ..test_fidelity import TEMPLATE, create_with_source
 
@@ -28,7 +28,8 @@ def test_the_pages_own_python_sample_fails_on_python3_and_reports_it(aws, roles,
     )
     function = unique("page-sample")
     sample = (ROOT / "tests/fixtures/page_cloudformation_sample.py").read_text()
-    aws("lambda").create_function(
+    create_function(
+        aws,
         FunctionName=function,
         Runtime="python3.12",
         Role=roles["lambda"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers import packaging, pipelines, resources
 
-from ..conftest import log_messages, unique, wait_for_execution, zip_bytes
+from ..conftest import create_function, log_messages, unique, wait_for_execution, zip_bytes
 from ..test_codepipeline_engine import LAMBDA, actions
 from ..test_fidelity import TEMPLATE, create_with_source
 
@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def deploy(aws, roles, module: str, timeout: int = 20) -> str:
     name = unique(module.replace("_", "-"))
-    aws("lambda").create_function(
+    create_function(
+        aws,
         FunctionName=name,
         Runtime="python3.12",
         Role=roles["lambda"],
