@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
+# The page's Node.js health check, exactly as the page prints it (index.js).
+PAGE_NODE_SAMPLE = DATA / "functions" / "page_health_check" / "index.js"
+# Where npm installs what a Node.js package bundles (build/ is not committed).
+NPM_FOLDER = ROOT / "build" / "npm"
+NODE_MIN_MAJOR = 18
 # A fixed timestamp makes the same files give the same zip bytes (and the same CodeSha256).
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -80,3 +90,79 @@ def template_package(template: str | None = None) -> bytes:
 def list_zip(data: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         return package.namelist()
+
+
+def unzipped_size(data: bytes) -> int:
+    """The bytes a zip's files take unpacked (a function's limit: 250 MB with its layers)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        return sum(info.file_size for info in package.infolist())
+
+
+# -- Node.js packages ------------------------------------------------------------------------
+def page_node_sample() -> str:
+    """The page's Node.js health check, as printed: ``require('aws-sdk')``, the SDK v2."""
+    return PAGE_NODE_SAMPLE.read_text()
+
+
+def node_tools_missing() -> str | None:
+    """Why Node.js packages can't be built and run here — no Node.js 18 or newer, no npm — or
+    None when they can."""
+    node = shutil.which("node")
+    if node is None:
+        return "Node.js is not installed (no `node` on PATH); install Node.js 18 or newer."
+    try:
+        version = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        version = "unknown"
+    major = re.match(r"v(\d+)\.", version)
+    if not major or int(major.group(1)) < NODE_MIN_MAJOR:
+        return f"`node` is Node.js {version}; install Node.js {NODE_MIN_MAJOR} or newer."
+    if shutil.which("npm") is None:
+        return "npm is not installed (it comes with Node.js); install Node.js 18 or newer."
+    return None
+
+
+def npm_install(package: str, folder: Path | None = None) -> Path:
+    """``npm install <package>`` into ``folder`` (default ``build/npm/<package>``), once;
+    returns its ``node_modules``. Install scripts don't run (``--ignore-scripts``)."""
+    folder = Path(folder or NPM_FOLDER / package.replace("/", "+"))
+    installed = folder / "node_modules"
+    if (installed / ".package-lock.json").exists():
+        return installed
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed (it comes with Node.js 18 or newer)")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
+    try:
+        done = subprocess.run(
+            [npm, "install", "--prefix", str(partial), "--no-save", "--no-audit", "--no-fund"]
+            + ["--ignore-scripts", "--loglevel", "error", package],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0 or not (partial / "node_modules").is_dir():
+            raise RuntimeError(f"npm install {package} failed: {done.stderr.strip()[-2000:]}")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(partial, folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return installed
+
+
+def node_package(files: dict[str, str | bytes], node_modules: Path | None = None) -> bytes:
+    """A Node.js deployment package: ``files`` (e.g. ``index.js``) at the root of the zip, and
+    ``node_modules`` beside them if given — what ``zip -r function.zip index.js node_modules``
+    makes."""
+    everything = dict(files)
+    if node_modules is not None:
+        node_modules = Path(node_modules)
+        for path in sorted(node_modules.rglob("*")):
+            if path.is_file():
+                everything[f"node_modules/{path.relative_to(node_modules).as_posix()}"] = (
+                    path.read_bytes()
+                )
+    return zip_files(everything)

@@ -120,6 +120,29 @@ def each_python_client(request, start_cloud):
     return Cloud.of(start_cloud(request.param))
 
 
+# Lambda's waiters poll every second; the local cloud settles in a fraction of that.
+FAST_WAITER = {"Delay": 0.05, "MaxAttempts": 200}
+
+
+def wait_until_active(aws, name: str) -> None:
+    """After CreateFunction: wait, as on AWS, until the function is no longer Pending."""
+    aws("lambda").get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=FAST_WAITER)
+
+
+def wait_until_updated(aws, name: str) -> None:
+    """After an update: wait, as on AWS, until LastUpdateStatus is Successful."""
+    aws("lambda").get_waiter("function_updated_v2").wait(
+        FunctionName=name, WaiterConfig=FAST_WAITER
+    )
+
+
+def create_function(aws, **params) -> dict:
+    """CreateFunction, then wait until the function is Active (as code must on AWS)."""
+    config = aws("lambda").create_function(**params)
+    wait_until_active(aws, params["FunctionName"])
+    return config
+
+
 def zip_bytes(files: dict[str, str | bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as package:
@@ -134,11 +157,13 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture
 def make_function(aws, roles):
-    """Create a python3.12 function from source text; returns its name."""
+    """Create a python3.12 function from source text and wait until it is Active; returns its
+    name."""
 
     def make(source: str, name: str | None = None, timeout: int = 5, env=None, **extra) -> str:
         name = name or unique("fn")
-        aws("lambda").create_function(
+        create_function(
+            aws,
             FunctionName=name,
             Runtime="python3.12",
             Role=roles["lambda"],

@@ -6,7 +6,6 @@ the CodePipeline engine calls ``invoke_async`` for its jobs.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
@@ -14,26 +13,41 @@ import shutil
 import string
 import tempfile
 import threading
+import time
 import uuid
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from moto.awslambda.exceptions import UnknownFunctionException
 
-from .. import backends
+from .. import arns, backends
 from ..errors import AwsError
-from .worker import FunctionSpec, Invocation, Worker, choose_python_client
+from . import logging_config, packages, states
+from .exceptions import (
+    InvalidZipFileException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+)
+from .leftovers import EnvironmentRecord
+from .models import FunctionSpec, Invocation
+from .runtimes import check_runnable
+from .worker import EnvironmentGone, Worker, choose_python_client
 
-PYTHON_RUNTIMES = ("python3.",)
 MAX_WORKERS_PER_FUNCTION = 10
 # An environment whose role credentials expire sooner than this is replaced by a new one, so a
 # function never starts an invocation with credentials about to run out.
 CREDENTIALS_MARGIN_S = 15 * 60
+# Lambda shuts down an execution environment that has had no invocation for a while (AWS
+# doesn't publish how long; minutes): so does the runtime, after LOCALCLOUD_IDLE_S (default
+# 10 minutes, ``--idle-timeout``), so a day-long session doesn't accumulate processes. The next
+# invocation is a cold start again (its REPORT line has an Init Duration).
+DEFAULT_IDLE_S = 600.0
 
 
-def function_not_found(arn: str) -> AwsError:
-    return AwsError("ResourceNotFoundException", f"Function not found: {arn}", 404)
+def idle_timeout_from_environment() -> float:
+    """LOCALCLOUD_IDLE_S, else DEFAULT_IDLE_S."""
+    value = os.environ.get("LOCALCLOUD_IDLE_S", "")
+    return float(value) if value.strip() else DEFAULT_IDLE_S
 
 
 class LambdaRuntime:
@@ -46,6 +60,8 @@ class LambdaRuntime:
         python_client: str | None = None,
         issue_credentials=None,
         can_log=None,
+        idle_timeout_s: float | None = None,
+        environments_file: str | None = None,
     ):
         self.endpoint = endpoint
         self.python_client = choose_python_client(python_client)
@@ -60,6 +76,15 @@ class LambdaRuntime:
         self._code_lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
         self.closed = False
+        self.idle_timeout_s = (
+            idle_timeout_s if idle_timeout_s is not None else idle_timeout_from_environment()
+        )
+        self._closing = threading.Event()
+        threading.Thread(target=self._reap_idle, daemon=True, name="lambda-idle-reaper").start()
+        # environments a killed local cloud left running on this state directory end now
+        self._environments = EnvironmentRecord(environments_file) if environments_file else None
+        if self._environments is not None:
+            self._environments.end_leftovers()
 
     # -- functions ------------------------------------------------------------------------
     def resolve(self, region: str, name: str, qualifier: str | None = None):
@@ -70,14 +95,17 @@ class LambdaRuntime:
         except UnknownFunctionException:
             fn = None
         if fn is None:
-            arn = (
-                name
-                if name.startswith("arn:")
-                else (f"arn:aws:lambda:{region}:{backends.ACCOUNT_ID}:function:{name}")
-            )
-            if qualifier:
-                arn += f":{qualifier}"
-            raise function_not_found(arn)
+            arn = arns.function_arn(region, backends.ACCOUNT_ID, name, qualifier)
+            raise ResourceNotFoundException.function(arn)
+        return fn
+
+    def invocable(self, region: str, name: str, qualifier: str | None = None):
+        """The function, if Invoke may run it now: it exists, its runtime runs here, and it is
+        no longer being created. Else the error Invoke answers, at once."""
+        fn = self.resolve(region, name, qualifier)
+        check_runnable(fn.run_time)
+        if states.pending(fn):
+            raise ResourceConflictException.pending_invoke()
         return fn
 
     def spec_for(self, region: str, fn) -> FunctionSpec:
@@ -93,6 +121,7 @@ class LambdaRuntime:
             code_sha256=fn.code_sha_256,
             role=fn.role,
             environment=tuple(sorted((fn.environment_vars or {}).items())),
+            **_logging(fn),
         )
 
     def _task_root(self, fn) -> str:
@@ -104,8 +133,11 @@ class LambdaRuntime:
                 partial = root + ".partial"
                 shutil.rmtree(partial, ignore_errors=True)
                 os.makedirs(partial)
-                with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as package:
-                    package.extractall(partial)
+                try:
+                    packages.extract(fn.code_bytes, partial)  # every entry stays inside
+                except InvalidZipFileException:
+                    shutil.rmtree(partial, ignore_errors=True)
+                    raise
                 os.replace(partial, root)
         return root
 
@@ -120,12 +152,13 @@ class LambdaRuntime:
                     if worker.usable and worker.credentials_last(CREDENTIALS_MARGIN_S):
                         self._busy[spec] = self._busy.get(spec, 0) + 1
                         return worker
+                    worker.retire()  # never leave its process behind
                 if self._busy.get(spec, 0) < MAX_WORKERS_PER_FUNCTION:
                     self._busy[spec] = self._busy.get(spec, 0) + 1
                     break
                 self._lock.wait(1.0)
         try:
-            return Worker(
+            worker = Worker(
                 spec,
                 self._task_root(fn),
                 self.endpoint,
@@ -133,6 +166,9 @@ class LambdaRuntime:
                 self.python_client,
                 self._can_log,
             )
+            if self._environments is not None:
+                self._environments.started(worker.process.pid)
+            return worker
         except BaseException:
             with self._lock:
                 self._busy[spec] -= 1
@@ -144,6 +180,7 @@ class LambdaRuntime:
             self._busy[spec] -= 1
             current = self._current_spec_locked(spec)
             if worker.usable and current == spec and not self.closed:
+                worker.idle_since = time.monotonic()
                 self._idle.setdefault(spec, []).append(worker)
             else:
                 worker.retire()
@@ -163,6 +200,31 @@ class LambdaRuntime:
                 for worker in self._idle.pop(other):
                     worker.retire()
 
+    def _reap_idle(self) -> None:
+        """Retire environments idle for ``idle_timeout_s``, checking a few times per period."""
+        every = min(max(self.idle_timeout_s / 4, 0.05), 30.0)
+        while not self._closing.wait(every):
+            self.retire_idle()
+
+    def retire_idle(self) -> int:
+        """Retire the environments idle for ``idle_timeout_s`` or longer; how many."""
+        now = time.monotonic()
+        retired = 0
+        with self._lock:
+            for spec in list(self._idle):
+                keep = []
+                for worker in self._idle[spec]:
+                    if now - getattr(worker, "idle_since", now) >= self.idle_timeout_s:
+                        worker.retire()
+                        retired += 1
+                    else:
+                        keep.append(worker)
+                if keep:
+                    self._idle[spec] = keep
+                else:
+                    del self._idle[spec]
+        return retired
+
     def warm_workers(self, name: str | None = None) -> int:
         with self._lock:
             return sum(
@@ -180,38 +242,40 @@ class LambdaRuntime:
         qualifier: str | None = None,
         request_id: str | None = None,
     ) -> Invocation:
-        """Run one invocation to its end (response, error or timeout)."""
-        fn = self.resolve(region, name, qualifier)
-        runtime = fn.run_time or ""
-        if not runtime.startswith(PYTHON_RUNTIMES):
-            raise AwsError(
-                "InvalidRuntimeException",
-                f"The runtime {runtime or '(none)'} is not emulated locally; the local cloud "
-                "runs python3.x functions only.",
-                502,
-                "User",
-            )
+        """Run one invocation to its end (response, error or timeout). An empty payload is
+        the event ``{}``, as on AWS."""
+        fn = self.invocable(region, name, qualifier)
         spec = self.spec_for(region, fn)
         invocation = Invocation(
-            payload=payload, function_arn=fn.function_arn, timeout_s=spec.timeout_s
+            payload=payload or b"{}", function_arn=fn.function_arn, timeout_s=spec.timeout_s
         )
         if request_id:
             invocation.request_id = request_id
-        worker = self._acquire(spec, fn)
-        try:
-            worker.run(invocation)
-        finally:
-            self._release(spec, worker)
-        return invocation
+        while True:
+            worker = self._acquire(spec, fn)
+            try:
+                worker.run(invocation)
+                return invocation
+            except EnvironmentGone:
+                continue  # it ended just before: a new environment runs the invocation
+            finally:
+                self._release(spec, worker)
 
-    def invoke_async(self, region: str, name: str, payload: bytes) -> str:
-        """Queue an Event invocation; returns its request id at once (as Lambda's 202)."""
-        self.resolve(region, name)
+    def invoke_async(
+        self, region: str, name: str, payload: bytes, qualifier: str | None = None
+    ) -> str:
+        """Queue an Event invocation; returns its request id at once (as Lambda's 202).
+
+        What Invoke would refuse — no such function, a runtime the local cloud can't run, a
+        function still being created — raises its AwsError here, before anything is queued,
+        so the caller (a pipeline's Lambda action) fails at once rather than waiting for a
+        result that will never come."""
+        self.invocable(region, name, qualifier)
         request_id = str(uuid.uuid4())
 
         def run() -> None:
             try:
-                self.invoke(region, name, payload, request_id=request_id)
+                self.invoke(region, name, payload, qualifier, request_id=request_id)
             except AwsError:
                 pass  # deleted meanwhile: AWS drops the event too (no DLQ configured)
 
@@ -219,6 +283,7 @@ class LambdaRuntime:
         return request_id
 
     def close(self) -> None:
+        self._closing.set()
         with self._lock:
             self.closed = True
             for workers in self._idle.values():
@@ -226,6 +291,16 @@ class LambdaRuntime:
                     worker.retire()
             self._idle.clear()
         self._async.shutdown(wait=False, cancel_futures=True)
+
+
+def _logging(fn) -> dict:
+    """The FunctionSpec fields of the function's LoggingConfig."""
+    config = logging_config.of(fn)
+    return {
+        "log_format": config.get("LogFormat", "Text"),
+        "application_log_level": config.get("ApplicationLogLevel", "INFO"),
+        "system_log_level": config.get("SystemLogLevel", "INFO"),
+    }
 
 
 def _unchecked_credentials(role: str, session_name: str) -> dict:

@@ -2,34 +2,43 @@
 
 The client is ``python -m awslambdaric HANDLER`` — AWS's own — where awslambdaric is installed
 (Linux), else the workbook's ``python_client.py``, which behaves the same (awslambdaric doesn't
-install on macOS). It imports the function from its deployment package (extracted into its own
-folder, never from the repository), polls our Runtime API for events, and prints to a pipe that
-we turn into CloudWatch log events framed by START/END/REPORT lines with measured durations.
+install on macOS). Node.js functions run through the workbook's ``node_client.js`` (AWS's
+aws-lambda-ric needs a C++ toolchain to install), with ``node_sdk_v2_endpoint.js`` preloaded.
+The client imports the function from its deployment package (extracted into its own
+folder, never from the repository), polls our Runtime API for events, and writes to a pipe
+that we turn into CloudWatch log events (``logs.split_output``) framed by INIT_START, START,
+END and REPORT lines with measured durations.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import os
 import queue
-import secrets
 import select
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .logs import LogStream, iso_now, new_stream_name, now_ms
+from .logs import LogStream, SystemLog, new_stream_name, now_ms, split_output
+from .memory import MemoryWatch
+from .models import FunctionSpec, Invocation
 from .runtime_api import RuntimeApi
+from .runtimes import client_for, find_node, runtime_version
 
-PYTHON_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python_client.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON_CLIENT = os.path.join(HERE, "python_client.py")
+NODE_CLIENT = os.path.join(HERE, "node_client.js")
+# Preloaded into Node.js functions: points a bundled aws-sdk v2 at AWS_ENDPOINT_URL.
+NODE_SDK_V2_ENDPOINT = os.path.join(HERE, "node_sdk_v2_endpoint.js")
 PYTHON_CLIENTS = ("awslambdaric", "builtin")
+# The runtime client writes its log frames to the same pipe as stdout, so print output and
+# logging records reach the log in the order the function wrote them.
+TELEMETRY_FD = "1"
 
 
 def has_awslambdaric() -> bool:
@@ -51,65 +60,20 @@ def choose_python_client(wanted: str | None = None) -> str:
     return wanted
 
 
-def client_command(client: str, handler: str) -> list[str]:
+def client_command(client: str, handler: str, runtime: str = "nodejs20.x") -> list[str]:
     """The command that starts an execution environment's runtime interface client."""
+    if client == "node":
+        return [find_node(runtime), NODE_CLIENT, handler]
     if client == "awslambdaric":
         return [sys.executable, "-m", "awslambdaric", handler]
     # -P: the client's own folder must not shadow the deployment package's modules
     return [sys.executable, "-P", PYTHON_CLIENT, handler]
 
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What an execution environment is built from; a change in any field retires workers."""
-
-    region: str
-    name: str
-    arn: str
-    version: str
-    handler: str
-    runtime: str
-    memory_mb: int
-    timeout_s: int
-    code_sha256: str
-    role: str
-    environment: tuple[tuple[str, str], ...]
-
-
-@dataclass
-class Invocation:
-    """One request to a function and, once done, its outcome."""
-
-    payload: bytes
-    function_arn: str
-    timeout_s: int
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    trace_id: str = field(
-        default_factory=lambda: (
-            f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
-            f"Parent={secrets.token_hex(8)};Sampled=0"
-        )
-    )
-    deadline_ms: int = 0
-    delivered: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    response: bytes | None = None
-    error: dict | None = None  # errorMessage / errorType / stackTrace, as the runtime sent it
-    started_ns: int = 0
-    ended_ns: int = 0
-    cold: bool = False
-    init_ms: float | None = None
-    log_lines: list[str] = field(default_factory=list)
-
-    @property
-    def function_error(self) -> str | None:
-        return "Unhandled" if self.error is not None else None
-
-    @property
-    def result_payload(self) -> bytes:
-        if self.error is not None:
-            return json.dumps(self.error).encode()
-        return self.response if self.response is not None else b"null"
+class EnvironmentGone(Exception):
+    """A warm environment's process ended between invocations (Node.js's client exits after an
+    uncaught exception it has reported): the invocation handed to it never started, and goes
+    to a new environment, as Lambda would send it."""
 
 
 class Worker:
@@ -125,10 +89,12 @@ class Worker:
         can_log=None,
     ):
         self.spec = spec
+        if client_for(spec.runtime) == "node":
+            client = "node"  # ``client`` names the Python client; Node.js has one, ours
         self.client = client
         self.reported_peak_kb: int | None = None
         self.credentials_expire = credentials.get("Expiration")
-        self.stream_name = new_stream_name()
+        self.stream_name = new_stream_name(spec.version)
         group = f"/aws/lambda/{spec.name}"
         self.log = LogStream(
             spec.region,
@@ -139,41 +105,58 @@ class Worker:
         self.log.check_permission()
         self._lock = threading.Lock()
         self._partial = b""
+        self._last_ms = 0
         self._events: queue.SimpleQueue[Invocation | None] = queue.SimpleQueue()
         self.current: Invocation | None = None
         self.initialised = False
         self.init_ms: float | None = None
         self.dead = threading.Event()
         self.exit_code: int | None = None
+        self.exited_ns: int | None = None
+        # MemorySize is a limit: past it the process group is killed, as Lambda's sandbox is
+        self.memory = MemoryWatch(spec.memory_mb, self._out_of_memory)
         self.api = RuntimeApi(self)
-        env = {
+        env = {  # what the function may change...
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONPATH": task_root,
-            "LAMBDA_TASK_ROOT": task_root,
-            "LAMBDA_RUNTIME_DIR": os.path.dirname(sys.executable),
-            "_HANDLER": spec.handler,
-            "AWS_LAMBDA_RUNTIME_API": self.api.address,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.stream_name,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": credentials["SessionToken"],
-            # Not set on AWS: it points the function's plain boto3 clients at the local cloud.
-            "AWS_ENDPOINT_URL": endpoint,
+            **_module_path(client, task_root),
+            **dict(spec.environment),
         }
-        env.update(dict(spec.environment))
+        if client == "node":
+            env["NODE_OPTIONS"] = _node_options(env.get("NODE_OPTIONS"))
+        env.update(  # ...and what it may not (Lambda's reserved variables)
+            {
+                "LAMBDA_TASK_ROOT": task_root,
+                "LAMBDA_RUNTIME_DIR": HERE if client == "node" else os.path.dirname(sys.executable),
+                "_HANDLER": spec.handler,
+                "AWS_LAMBDA_RUNTIME_API": self.api.address,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": self.stream_name,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_REGION": spec.region,
+                "AWS_DEFAULT_REGION": spec.region,
+                "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": credentials["SessionToken"],
+                "_LAMBDA_TELEMETRY_LOG_FD": TELEMETRY_FD,
+                **_log_format_variables(spec),
+                # Not set on AWS: it points the function's plain boto3 clients at the local cloud.
+                "AWS_ENDPOINT_URL": endpoint,
+            }
+        )
+        version, version_arn = runtime_version(spec.runtime, spec.region)
+        # the platform's lines (INIT_START, START, END, REPORT) in the function's log format
+        self.system_log = SystemLog(spec.log_format, spec.system_log_level)
+        for line in self.system_log.init_start(version, version_arn, spec.name, spec.version):
+            self._emit(line)
         self.spawned_ns = time.perf_counter_ns()
         self.process = subprocess.Popen(
-            client_command(client, spec.handler),
+            client_command(client, spec.handler, spec.runtime),
             cwd=task_root,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -182,16 +165,21 @@ class Worker:
             start_new_session=True,
         )
         os.set_blocking(self.process.stdout.fileno(), False)
+        self.memory.follow(self.process.pid)  # from its init phase on
         threading.Thread(target=self._read_output, daemon=True, name=f"out-{spec.name}").start()
 
     # -- output -> CloudWatch -------------------------------------------------------------
-    def _emit(self, line: str) -> None:
-        self.log.put(line)
+    def _emit(self, line: str, timestamp: int | None = None) -> None:
+        # never earlier than the event before it: CloudWatch orders a stream by timestamp
+        self._last_ms = max(timestamp or now_ms(), self._last_ms)
+        self.log.put(line, self._last_ms)
         if self.current is not None:
             self.current.log_lines.append(line)
 
     def _drain_locked(self, final: bool = False) -> bool:
-        """Move whatever the process has printed so far into the log; False at end of file."""
+        """Move whatever the process has written so far into the log; False at end of file."""
+        if self.process.stdout.closed:  # _read_output has read it to its end
+            return False
         fd = self.process.stdout.fileno()
         alive = True
         while True:
@@ -206,12 +194,9 @@ class Worker:
                 alive = False
                 break
             self._partial += chunk
-        *lines, self._partial = self._partial.split(b"\n")
-        if final and self._partial:
-            lines.append(self._partial)
-            self._partial = b""
-        for raw in lines:
-            self._emit(raw.decode("utf-8", "replace").rstrip("\r"))
+        events, self._partial = split_output(self._partial, final)
+        for message, timestamp in events:
+            self._emit(message, timestamp)
         return alive
 
     def _read_output(self) -> None:
@@ -225,27 +210,28 @@ class Worker:
                 if not self._drain_locked():
                     break
         self.exit_code = self.process.wait()
+        self.exited_ns = time.perf_counter_ns()
+        self.memory.stop()
         with self._lock:
             self._drain_locked(final=True)
             invocation = self.current
             if invocation is not None and not invocation.done.is_set():
+                error, platform_error_type = self._exit_error(invocation.request_id)
                 self._finish_locked(
                     invocation,
-                    error={
-                        "errorType": "Runtime.ExitError",
-                        "errorMessage": (
-                            f"RequestId: {invocation.request_id} Error: Runtime exited with "
-                            f"error: {_exit_text(self.exit_code)}"
-                        ),
-                    },
+                    error=error,
                     log_error=True,
+                    platform_error_type=platform_error_type,
                 )
+            self.process.stdout.close()  # under the lock: _drain_locked may be reading it
         self.dead.set()
         self.api.close()
-        self.process.stdout.close()
 
     # -- the Runtime API's side -----------------------------------------------------------
     def next_invocation(self) -> Invocation | None:
+        if self.memory.check():  # over MemorySize since the last sample: it is being stopped
+            return None
+        self.memory.pause()  # the runtime waits: Lambda freezes the sandbox
         if not self.initialised:
             self.init_ms = (time.perf_counter_ns() - self.spawned_ns) / 1e6
             self.initialised = True
@@ -263,8 +249,10 @@ class Worker:
         self._drain_locked()
         self.log.check_permission()
         self.current = invocation
+        self.memory.watch()
         invocation.started_ns = time.perf_counter_ns()
-        self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
+        for line in self.system_log.start(invocation.request_id, self.spec.version):
+            self._emit(line)
 
     def invocation_succeeded(self, request_id: str, body: bytes) -> bool:
         return self._complete(request_id, response=body)
@@ -287,14 +275,46 @@ class Worker:
         if invocation is None:
             return
         error = dict(error)
-        error.setdefault("requestId", "")
-        error.setdefault("stackTrace", [])
+        if "trace" not in error:  # Node.js's is {errorType, errorMessage, trace} as it is
+            error.setdefault("requestId", "")
+            error.setdefault("stackTrace", [])
         with self._lock:
+            self._init_report_locked(error.get("errorType") or "Runtime.Unknown")
             self._start_locked(invocation)
             self._finish_locked(invocation, error=error)
         invocation.delivered.set()
 
+    def _init_report_locked(self, error_type: str) -> None:
+        """INIT_REPORT of an init phase that failed (reported an error, or the process ended)."""
+        ended = self.exited_ns or time.perf_counter_ns()
+        if self.init_ms is None:
+            self.init_ms = (ended - self.spawned_ns) / 1e6
+        for line in self.system_log.init_report(self.init_ms, error_type):
+            self._emit(line)
+
+    def _out_of_memory(self) -> None:
+        """The memory watch found the environment over its MemorySize: stop it, as Lambda's
+        sandbox does (SIGKILL; _read_output then fails the invocation)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _exit_error(self, request_id: str) -> tuple[dict, str]:
+        """What the invocation of an environment whose runtime ended gets, as AWS words it
+        (``Runtime exited with error: signal: killed``, ``... exit status 3``, ``Runtime exited
+        without providing a reason``), and the error type the platform's REPORT records:
+        Runtime.OutOfMemory if the memory watch stopped it, else Runtime.ExitError. The invoke
+        payload says Runtime.ExitError either way, as on AWS."""
+        error = {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {request_id} Error: {_exit_reason(self.exit_code)}",
+        }
+        return error, "Runtime.OutOfMemory" if self.memory.exceeded else "Runtime.ExitError"
+
     def _complete(self, request_id: str, **outcome) -> bool:
+        if self.memory.check():  # out of memory before it could answer: _read_output fails it
+            return True
         with self._lock:
             invocation = self.current
             if invocation is None or invocation.request_id != request_id:
@@ -312,79 +332,113 @@ class Worker:
         error: dict | None = None,
         log_error: bool = False,
         timed_out: bool = False,
+        platform_error_type: str | None = None,
     ) -> None:
+        """END and REPORT close the invocation; ``platform_error_type`` is what they record
+        when it differs from the payload's (Runtime.OutOfMemory)."""
         invocation.ended_ns = time.perf_counter_ns()
         invocation.response, invocation.error = response, error
-        if timed_out:
-            self._emit(
-                f"{iso_now()} {invocation.request_id} Task timed out after "
-                f"{invocation.timeout_s:.2f} seconds"
-            )
-        elif log_error and error is not None:
-            self._emit(f"{error['errorMessage']}\n{error['errorType']}")
-        self._emit(f"END RequestId: {invocation.request_id}")
-        self._emit(self._report_line(invocation, timed_out))
+        invocation.timed_out = timed_out
+        # A timeout leaves no "Task timed out" line any more: the REPORT line says it.
+        if log_error and error is not None:
+            for line in self.system_log.runtime_error(error["errorMessage"], error["errorType"]):
+                self._emit(line)
+        status = (
+            "timeout"
+            if timed_out
+            else "error"
+            if log_error
+            else "failure"
+            if error is not None
+            else "success"
+        )
+        error_type = platform_error_type or (error or {}).get("errorType")
+        for line in self.system_log.end(
+            invocation.request_id, self._duration_ms(invocation), status, error_type
+        ) + self._report_lines(invocation, status, error_type):
+            self._emit(line)
         self.current = None
         invocation.done.set()
 
-    def _report_line(self, invocation: Invocation, timed_out: bool) -> str:
+    def _duration_ms(self, invocation: Invocation) -> float:
+        """The time the handler ran (a timed-out one: the timeout, exactly)."""
+        if invocation.timed_out:
+            return invocation.timeout_s * 1000.0
         started = invocation.started_ns or invocation.ended_ns
-        duration = (invocation.ended_ns - started) / 1e6
+        return (invocation.ended_ns - started) / 1e6
+
+    def _report_lines(self, invocation: Invocation, status: str, error_type: str | None):
+        """REPORT (or platform.report): Init Duration on a cold start; a timed-out invocation
+        says ``Status: timeout``."""
+        duration = self._duration_ms(invocation)
         billed = duration
-        init = ""
+        init = None
         if invocation.cold and self.init_ms is not None:
-            invocation.init_ms = self.init_ms
+            invocation.init_ms = init = self.init_ms
             # Since 2025-08-01 the INIT phase of on-demand ZIP functions is billed too.
             billed += self.init_ms
-            init = f"\tInit Duration: {self.init_ms:.2f} ms"
-        status = "\tStatus: timeout" if timed_out else ""
-        return (
-            f"REPORT RequestId: {invocation.request_id}\tDuration: {duration:.2f} ms"
-            f"\tBilled Duration: {max(1, math.ceil(billed))} ms"
-            f"\tMemory Size: {self.spec.memory_mb} MB"
-            f"\tMax Memory Used: {self.max_memory_mb()} MB{init}{status}"
+        return self.system_log.report(
+            invocation.request_id,
+            duration,
+            max(1, math.ceil(billed)),
+            self.spec.memory_mb,
+            self.max_memory_mb(),
+            init,
+            status,
+            error_type,
         )
 
     def max_memory_mb(self) -> int:
-        """Peak resident memory of the environment, as Lambda's Max Memory Used: what the
-        client measured itself (getrusage, on any system), else the kernel's VmHWM (Linux)."""
-        if self.reported_peak_kb is not None:
-            return math.ceil(self.reported_peak_kb / 1024)
+        """Peak resident memory of the environment, as Lambda's Max Memory Used: the kernel's
+        VmHWM (Linux), else the higher of what the memory watch sampled and what the client
+        measured itself (getrusage: on Linux it keeps the local cloud's own peak across fork
+        and exec, so it is only a fallback). Never more than MemorySize; an environment
+        stopped for exceeding it used all of it."""
+        limit = self.spec.memory_mb
+        if self.memory.exceeded:
+            return limit
         try:
             with open(f"/proc/{self.process.pid}/status") as status:
                 for row in status:
                     if row.startswith("VmHWM:"):
-                        return math.ceil(int(row.split()[1]) / 1024)
+                        return min(limit, math.ceil(int(row.split()[1]) / 1024))
         except OSError:
             pass
-        return 0
+        peak_kb = max(self.reported_peak_kb or 0, self.memory.peak_kb)
+        return min(limit, math.ceil(peak_kb / 1024))
 
     # -- the runtime's side ---------------------------------------------------------------
     def run(self, invocation: Invocation, init_limit_s: float = 10.0) -> Invocation:
         """Hand one invocation to this worker and wait for its outcome or its timeout."""
         invocation.cold = not self.initialised
+        invocation.executed_version = self.spec.version
         self._events.put(invocation)
         waited_init = 0.0
         while not invocation.delivered.wait(0.25):
             waited_init += 0.25
             dead = self.dead.is_set()
+            if dead and not invocation.cold:
+                raise EnvironmentGone(invocation.request_id)
             if dead or waited_init >= init_limit_s + invocation.timeout_s:
-                reason = (
-                    f"Runtime exited with error: {_exit_text(self.exit_code)}"
-                    if dead
-                    else "Init phase did not finish in time"
-                )
-                message = f"RequestId: {invocation.request_id} Error: {reason}"
+                platform_error_type = None
+                if dead:  # the init phase ended with the process: exited, killed, out of memory
+                    error, platform_error_type = self._exit_error(invocation.request_id)
+                else:
+                    error = {
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": f"RequestId: {invocation.request_id} Error: Init phase "
+                        "did not finish in time",
+                    }
                 with self._lock:
                     if not invocation.done.is_set():
+                        if dead:
+                            self._init_report_locked(platform_error_type)
                         self._start_locked(invocation)
                         self._finish_locked(
                             invocation,
-                            error={
-                                "errorType": "Runtime.ExitError" if dead else "Sandbox.Timedout",
-                                "errorMessage": message,
-                            },
+                            error=error,
                             log_error=True,
+                            platform_error_type=platform_error_type,
                         )
                 self.retire()
                 return invocation
@@ -427,12 +481,62 @@ class Worker:
         self._events.put(None)
 
 
-def _exit_text(code: int | None) -> str:
+# How Lambda names the signal that ended a runtime: Go's os.ProcessState text ("signal:
+# killed"), which is Linux's description of the signal in lower case.
+SIGNAL_TEXT = {
+    "SIGKILL": "killed",
+    "SIGSEGV": "segmentation fault",
+    "SIGABRT": "aborted",
+    "SIGTERM": "terminated",
+    "SIGINT": "interrupt",
+    "SIGBUS": "bus error",
+    "SIGFPE": "floating point exception",
+    "SIGILL": "illegal instruction",
+    "SIGHUP": "hangup",
+    "SIGQUIT": "quit",
+    "SIGPIPE": "broken pipe",
+    "SIGTRAP": "trace/breakpoint trap",
+    "SIGSYS": "bad system call",
+    "SIGALRM": "alarm clock",
+    "SIGUSR1": "user defined signal 1",
+    "SIGUSR2": "user defined signal 2",
+    "SIGXCPU": "CPU time limit exceeded",
+    "SIGXFSZ": "file size limit exceeded",
+}
+
+
+def _exit_reason(code: int | None) -> str:
+    """Lambda's words for how the runtime process ended (the Runtime Interface Emulator's
+    ``Runtime exited with error: %s`` / ``Runtime exited without providing a reason``)."""
+    if code == 0:
+        return "Runtime exited without providing a reason"
     if code is None:
-        return "unknown"
+        return "Runtime exited with error: unknown"
     if code < 0:
         try:
-            return f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
-        except ValueError:
-            return f"signal: {-code}"
-    return f"exit status {code}"
+            name = signal.Signals(-code).name
+        except ValueError:  # Go names a signal it doesn't know "signal N"
+            return f"Runtime exited with error: signal: signal {-code}"
+        text = SIGNAL_TEXT.get(name) or (signal.strsignal(-code) or name).lower()
+        return f"Runtime exited with error: signal: {text}"
+    return f"Runtime exited with error: exit status {code}"
+
+
+def _log_format_variables(spec: FunctionSpec) -> dict[str, str]:
+    """With LoggingConfig LogFormat=JSON the runtime client writes JSON records at the
+    application log level (awslambdaric and python_client.py read these two variables)."""
+    if spec.log_format != "JSON":
+        return {}
+    return {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": spec.application_log_level}
+
+
+def _module_path(client: str, task_root: str) -> dict[str, str]:
+    """Where the language finds the package's modules: PYTHONPATH, or NODE_PATH as the Node.js
+    runtimes set it (its /opt and /var/runtime folders have no counterpart here)."""
+    return {"NODE_PATH": task_root} if client == "node" else {"PYTHONPATH": task_root}
+
+
+def _node_options(own: str | None) -> str:
+    """NODE_OPTIONS: the aws-sdk v2 preload, then whatever the function sets itself."""
+    quoted = NODE_SDK_V2_ENDPOINT.replace("\\", "\\\\").replace('"', '\\"')
+    return f'--require "{quoted}"' + (f" {own}" if own else "")

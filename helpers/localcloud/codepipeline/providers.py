@@ -28,6 +28,11 @@ REVISION_SUMMARY_METADATA = "x-amz-meta-codepipeline-artifact-revision-summary"
 MAX_ACTION_DURATION = timedelta(hours=24)  # a Lambda action's total, continuations included
 CONSOLE = "https://console.aws.amazon.com"
 LOG_SLACK_MS = 10_000  # log events may be stamped a little before the job opened
+# The most an S3 deploy action with Extract unzips: AWS publishes no such quota (only 5 GB for
+# an S3 source artifact), but the local cloud keeps objects in memory, so a zip bomb (a small
+# artifact that declares gigabytes) is refused from its central directory before anything is
+# written.
+MAX_EXTRACTED_BYTES = 1024**3
 
 
 class ActionFailed(Exception):
@@ -142,11 +147,26 @@ class S3Deploy:
             ) from error
         deployed = 0
         with package:
-            for info in package.infolist():
-                if info.is_dir():
-                    continue
+            files = [info for info in package.infolist() if not info.is_dir()]
+            size = sum(info.file_size for info in files)  # as declared: nothing unzipped yet
+            if size > MAX_EXTRACTED_BYTES:
+                raise ActionFailed(
+                    f"The input artifact {name} unzips to {size} bytes, more than the "
+                    f"{MAX_EXTRACTED_BYTES} bytes the local cloud extracts in an S3 deploy "
+                    "action. Deploy it without Extract, or in smaller artifacts.",
+                    "JobFailed",
+                )
+            for info in files:
                 target = f"{prefix}/{info.filename}" if prefix else info.filename
-                backends.write_object(bucket, target, package.read(info))
+                try:
+                    body = package.read(info)
+                except (zipfile.BadZipFile, EOFError, ValueError) as error:
+                    raise ActionFailed(
+                        f"The input artifact {name} is a damaged zip file: {info.filename} "
+                        f"can't be extracted ({error})",
+                        "JobFailed",
+                    ) from error
+                backends.write_object(bucket, target, body)
                 deployed += 1
         return deployed
 
