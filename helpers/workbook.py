@@ -231,34 +231,11 @@ def check_prefix_is_yours() -> None:
         )
 
 
-def _recorded_endpoint() -> str | None:
-    """The endpoint of the local cloud running for this state directory (its endpoint.json),
-    if it answers."""
-    from . import localcloud
-
-    try:
-        endpoint = json.loads((localcloud.state_dir() / "endpoint.json").read_text())["endpoint"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return endpoint if localcloud.is_healthy(endpoint) else None
-
-
-def _reconnect(endpoint: str) -> None:
-    """Point the workbook's clients at a local cloud that runs again on another port (the
-    owner's key is the same: it is kept in the state directory)."""
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    if _current is not None:
-        _current._clients.clear()
-        _current.__dict__.pop("endpoint", None)  # the cached_property
-
-
 def connection_lost(error: BaseException) -> str | None:
-    """One line saying that the local cloud is gone and what to run, for an error that means
-    it (botocore's EndpointConnectionError on a loopback endpoint); None for any other error.
-
-    If a local cloud runs again for this state directory (``make lab`` or ``make localcloud``
-    started a new one), the workbook's clients are pointed at it; it starts empty.
-    """
+    """One line saying that the local cloud isn't answering and what to run, for an error that
+    means it (botocore's EndpointConnectionError on a loopback endpoint); None for any other.
+    Once a local cloud runs again for this state directory, the clients follow it on their own
+    (``follow_local_cloud_restarts``), and it kept what you created."""
     from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
     if not isinstance(error, EndpointConnectionError | ConnectionClosedError):
@@ -267,19 +244,10 @@ def connection_lost(error: BaseException) -> str | None:
     host = re.match(r"https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?", failed)
     if target() != "local" or host is None:
         return None
-    where = host.group(0)
-    running = _recorded_endpoint()
-    if running and running.rstrip("/") != where:
-        _reconnect(running)
-        return (
-            f"✗ The local cloud at {where} has stopped; a new one runs at {running}, and the "
-            "workbook now uses it. It starts empty: run this notebook again from its first cell "
-            "(Run → Run All Cells), which catches up on the earlier notebooks."
-        )
     return (
-        f"✗ The local cloud at {where} isn't answering: `make stop` ended it, and what it held. "
-        "Run this notebook again from its first cell (Run → Run All Cells): it starts a new "
-        "local cloud and catches up on the earlier notebooks."
+        f"✗ The local cloud at {host.group(0)} isn't answering: `make stop` stopped it, or it "
+        "ended. Start it again — run this notebook's first cell, or `make localcloud` in a "
+        "terminal — then run this cell again: it kept what you created."
     )
 
 
@@ -340,17 +308,23 @@ class _LocalCloudFollower:
         return endpoint, pid
 
     def __call__(self, request, **kwargs) -> None:
+        global _announced
         recorded = self._recorded()
         if recorded is not None and recorded != (self.endpoint, self.pid):
             self.endpoint, self.pid = recorded
             os.environ["AWS_ENDPOINT_URL"] = self.endpoint
             if _current is not None:
                 _current.__dict__.pop("endpoint", None)  # the cached_property
-            print(f"The local cloud restarted; reconnected to {self.endpoint}")
+            if _announced != recorded:  # once per restart, whichever client notices it
+                _announced = recorded
+                print(f"The local cloud restarted; reconnected to {self.endpoint}")
         parts = urlsplit(request.url)
         target = urlsplit(self.endpoint)
         if parts.netloc != target.netloc and _is_loopback(parts.hostname):
             request.url = urlunsplit(parts._replace(scheme=target.scheme, netloc=target.netloc))
+
+
+_announced: tuple[str, int | None] | None = None  # the local cloud last said to be reconnected to
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -363,7 +337,9 @@ def follow_local_cloud_restarts(session: boto3.Session, endpoint: str) -> None:
     next call."""
     from . import localcloud
 
+    global _announced
     follower = _LocalCloudFollower(localcloud.state_dir() / "endpoint.json", endpoint)
+    _announced = (follower.endpoint, follower.pid)
     session.events.register("before-sign", follower)
 
 

@@ -421,6 +421,7 @@ def test_status_without_body_fails(site: Site, results: JobResults) -> None:
         ("http://", "has no host name"),
         ("http://127.0.0.1:port/", "is not a valid URL"),
         ("http://127.0.0.1:{port}/a page", "contains spaces"),
+        ("not a url", "'not a url' contains spaces"),  # no "write it as http://not a url"
         ("", "UserParameters is empty"),
         ("   ", "UserParameters is empty"),
         (None, "UserParameters is empty"),

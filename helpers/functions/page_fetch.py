@@ -51,6 +51,8 @@ def validate_url(url: str) -> str:
         _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError as exc:
         raise ConfigurationError(f"{url!r} is not a valid URL ({exc}).") from None
+    if any(ch.isspace() or not ch.isprintable() for ch in url):  # before the scheme's hint
+        raise ConfigurationError(f"{url!r} contains spaces or control characters.")
     scheme = parts.scheme.lower()
     host_and_port = "://" not in url and url.partition(":")[2].partition("/")[0].isdigit()
     if not scheme or host_and_port:  # "localhost:8080" parses as scheme "localhost"
@@ -64,8 +66,6 @@ def validate_url(url: str) -> str:
         )
     if not parts.hostname:
         raise ConfigurationError(f"{url!r} has no host name.")
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise ConfigurationError(f"{url!r} contains spaces or control characters.")
     return url
 
 

@@ -5,7 +5,9 @@ really executes Lambda deployment packages through AWS's runtime interface clien
 (``awslambda``), writes CloudWatch logs with measured durations, and answers errors as AWS does.
 
 Start one with ``python -m helpers.localcloud --port PORT`` or, from Python,
-``ensure_running()``, which reuses the one already running for this checkout.
+``ensure_running()``, which reuses the one already running for this checkout. Everything it
+keeps lives in its state directory (``persistence/``), so a restart loses nothing; only
+``make clean`` (removing the directory) wipes it.
 """
 
 from __future__ import annotations
@@ -74,11 +76,16 @@ def start(
     python_client: str | None = None,
     state: str | os.PathLike | None = None,
     enforce_iam: bool | None = None,
+    idle_timeout_s: float | None = None,
+    persist: bool = True,
 ) -> tuple[subprocess.Popen, str]:
     """Start a local cloud process in the background; returns (process, endpoint) once ready.
 
-    ``state`` is its state directory (default: this checkout's); its owner's credentials are
-    there, in ``credentials``. ``enforce_iam`` defaults to on, unless LOCALCLOUD_NO_IAM=1."""
+    ``state`` is its state directory (default: this checkout's): its owner's credentials and
+    everything it keeps are there, and it starts with what the directory holds.
+    ``enforce_iam`` defaults to on, unless LOCALCLOUD_NO_IAM=1. ``idle_timeout_s``: how long an
+    execution environment may stay idle before it is shut down (LOCALCLOUD_IDLE_S, 600).
+    ``persist=False`` keeps nothing across restarts (`make bench` measures what keeping costs)."""
     if enforce_iam is None:
         enforce_iam = os.environ.get("LOCALCLOUD_NO_IAM", "") not in ("1", "true", "yes")
     port = port or free_port()
@@ -90,6 +97,10 @@ def start(
         command += ["--job-timeout", str(job_timeout_s)]
     if python_client is not None:
         command += ["--python-client", python_client]
+    if idle_timeout_s is not None:
+        command += ["--idle-timeout", str(idle_timeout_s)]
+    if not persist:
+        command.append("--no-persist")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
@@ -127,23 +138,68 @@ def ensure_running() -> str:
     wanted = int(os.environ.get("LOCALCLOUD_PORT", DEFAULT_PORT))
     port = wanted if _port_is_free(wanted) else free_port()
     process, endpoint = start(port, log_path=str(state.parent / "localcloud.log"))
-    state.write_text(json.dumps({"endpoint": endpoint, "pid": process.pid}))
+    # written whole or not at all: a kernel re-reads it to follow a restart (workbook.py)
+    partial = state.with_suffix(".partial")
+    partial.write_text(json.dumps({"endpoint": endpoint, "pid": process.pid}))
+    os.replace(partial, state)
     return endpoint
 
 
-def stop() -> bool:
-    """Stop this checkout's background local cloud; True if one was running."""
+def stop(timeout_s: float = 15.0) -> bool:
+    """Stop this checkout's background local cloud; True if one was running.
+
+    It writes what it hasn't saved yet before it exits, and its state stays in the state
+    directory: the next start brings everything back. This waits (up to ``timeout_s``) until
+    the process has exited, so a new start finds the directory free."""
     state = _state_file()
     if not state.exists():
         return False
     try:
-        info = json.loads(state.read_text())
-        os.kill(int(info["pid"]), 15)
-        stopped = True
-    except (ValueError, KeyError, ProcessLookupError):
+        pid = int(json.loads(state.read_text())["pid"])
+        stopped = _is_local_cloud(pid)  # after a reboot the id may be another process's
+        if stopped:
+            os.kill(pid, 15)
+    except (ValueError, KeyError, TypeError, ProcessLookupError):
         stopped = False
     state.unlink(missing_ok=True)
+    if stopped:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
     return stopped
+
+
+def _is_local_cloud(pid: int) -> bool:
+    """Whether process ``pid`` is a local cloud (``python -m helpers.localcloud``)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"helpers.localcloud" in cmdline.read()
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return False  # Linux: no such process
+    except OSError:
+        return False
+    command = subprocess.run(  # macOS: no /proc
+        ["ps", "-p", str(pid), "-o", "command="], capture_output=True, check=False
+    ).stdout
+    return b"helpers.localcloud" in command
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process still runs (a child of ours that exited is reaped here)."""
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: ask the system
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 __all__ = [

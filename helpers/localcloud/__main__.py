@@ -54,6 +54,20 @@ def main(argv: list[str] | None = None) -> int:
         "($LOCALCLOUD_STATE_DIR, default .localcloud/)",
     )
     parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="shut down a function's execution environment after it has been idle this long, "
+        "as Lambda does; the next invocation is a cold start (LOCALCLOUD_IDLE_S, default 600)",
+    )
+    parser.add_argument(
+        "--no-persist",
+        action="store_true",
+        help="keep nothing across restarts (for measuring what keeping state costs); by "
+        "default everything is kept in the state directory",
+    )
+    parser.add_argument(
         "--no-iam",
         action="store_true",
         help="don't check IAM policies or trust policies (moto's permissive behaviour); "
@@ -71,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {name}={shlex.quote(value)}")
         return 0
     if args.stop:
-        print("stopped" if stop() else "no local cloud was running")
+        kept = f"its state is kept in {state_dir()} (make clean wipes it)"
+        print(
+            f"Stopped the local cloud; {kept}."
+            if stop()
+            else f"No local cloud was running; {kept}."
+        )
         return 0
 
     def interrupted(signum, frame):
@@ -83,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     def ready(endpoint: str) -> None:
         print(f"Local cloud ready on {endpoint} (Ctrl+C to stop)", flush=True)
 
+    from .persistence import StateDirectoryInUse
+
     try:
         serve(
             args.port,
@@ -91,9 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             args.python_client,
             state_dir=str(state_dir()),
             enforce_iam=not args.no_iam,
+            idle_timeout_s=args.idle_timeout,
+            persist=not args.no_persist,
         )
     except KeyboardInterrupt:
         pass
+    except StateDirectoryInUse as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -19,6 +19,13 @@ from moto.s3.models import s3_backends
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID  # moto's account: 123456789012
 
 
+def on_change(unit: str, now: bool = False) -> None:
+    """Called when the local cloud itself changes its state, outside any request (a pipeline
+    writes artifacts, Lambda writes logs, an execution ends): the server points it at its
+    persistence, which writes the change within a fraction of a second — or, ``now``, before
+    returning."""
+
+
 def s3(account_id: str = ACCOUNT_ID):
     return s3_backends[account_id]["aws"]
 
@@ -76,3 +83,4 @@ def write_object(bucket: str, key: str, body: bytes, content_type: str | None = 
     obj = backend.put_object(bucket, key, body)
     guessed = content_type or mimetypes.guess_type(key)[0] or "binary/octet-stream"
     obj.set_metadata({"Content-Type": guessed})
+    on_change("s3")

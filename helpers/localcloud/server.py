@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import sys
 import threading
 from urllib.parse import parse_qs, unquote
 
@@ -35,6 +36,7 @@ from .awslambda.runtime import LambdaRuntime  # noqa: E402
 from .codepipeline.models import PipelineEngine  # noqa: E402
 from .codepipeline.responses import CodePipelineResponses  # noqa: E402
 from .errors import AwsError, status_line  # noqa: E402
+from .persistence import Persistence, changes_state, units_changed_by  # noqa: E402
 
 CODEPIPELINE_TARGET = "CodePipeline_20150709."
 HEALTH_PATH = "/_localcloud/health"
@@ -142,6 +144,8 @@ class LocalCloudApp:
         state_dir: str | None = None,
         python_client: str | None = None,
         enforce_iam: bool = True,
+        idle_timeout_s: float | None = None,
+        persist: bool = True,
     ):
         self._cloudformation_lock = threading.Lock()
         self._cloudformation_ready = False
@@ -149,6 +153,14 @@ class LocalCloudApp:
         cloudwatchlogs.install()
         lambda_responses.install()  # function states (Pending, InProgress) on moto's functions
         self.gate = Gate(backends.ACCOUNT_ID, enforce_iam)
+        # The state directory keeps everything across restarts (persistence/): loaded back
+        # before anything is served, saved as requests change it.
+        self.persistence: Persistence | None = None
+        restored: dict[str, int] = {}
+        if state_dir is not None and persist:
+            self.persistence = Persistence(state_dir)
+            restored = self.persistence.restore()
+            backends.on_change = self.persistence.on_change
         if state_dir is not None:
             owner = credentials.load_or_create(state_dir)
             credentials.install_owner(owner, backends.ACCOUNT_ID)
@@ -159,13 +171,27 @@ class LocalCloudApp:
                 role, name, ROLE_SESSION_S
             ),
             can_log=self.gate.role_may_log,
+            idle_timeout_s=idle_timeout_s,
+            environments_file=(
+                os.path.join(state_dir, "environments.json") if state_dir is not None else None
+            ),
         )
         self.engines = _Engines(self.runtime, job_timeout_s, self.gate)
         self.codepipeline = CodePipelineResponses(self.engines)
+        if self.persistence is not None:
+            executions = self.persistence.restore_engines(self.engines)
+            self.persistence.start()
+            if restored or executions:
+                kept = ", ".join(f"{unit} ({n})" for unit, n in restored.items())
+                print(
+                    f"Restored the state kept in {state_dir}: {kept or 'nothing of moto'}; "
+                    f"{executions} pipeline execution(s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET")
         refusal = browser_refusal(environ)
         if refusal is not None:
             body = json.dumps({"message": f"Forbidden: {refusal}."}).encode()
@@ -185,6 +211,22 @@ class LocalCloudApp:
             caller = self.gate.check(environ, body, s3public.anonymous_read_allowed)
         except Refused as refused:
             return self._error(start_response, refused, refused.protocol)
+        reply = self._answer(environ, start_response, caller, body)
+        self._keep(caller)  # before the answer leaves: an answered request is on disk
+        return reply
+
+    def _keep(self, caller: Caller) -> None:
+        """Save what a request may have changed (the units of state of its service)."""
+        operation = caller.operation
+        if self.persistence is None or operation is None or not changes_state(operation.name):
+            return
+        if operation.service == "lambda" and operation.name.startswith("Invoke"):
+            return  # an invocation changes only logs, which the flusher writes
+        self.persistence.save(*units_changed_by(operation.service))
+
+    def _answer(self, environ: dict, start_response, caller: Caller, body: bytes):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
         if environ.get("HTTP_X_AMZ_CONTENT_SHA256", "").startswith("STREAMING-"):
             try:
                 body = _unchunk(environ, body)
@@ -325,15 +367,19 @@ class LocalCloudApp:
                 from . import cloudformation
 
                 cloudformation.install()
+                if self.persistence is not None:
+                    self.persistence.restore_lazy("cloudformation")
                 self._cloudformation_ready = True
 
     def health(self) -> dict:
         """What ``is_healthy`` and the notebooks' set-up check read: nothing secret."""
         return {
             "status": "ok",
+            "cloudformationReady": self._cloudformation_ready,
             "pid": os.getpid(),
             "warmWorkers": self.runtime.warm_workers(),
             "pythonClient": self.runtime.python_client,
+            "state": self.persistence.figures() if self.persistence is not None else None,
         }
 
     @staticmethod
@@ -381,7 +427,10 @@ class LocalCloudApp:
         return self._reply(start_response, status, out, payload)
 
     def close(self) -> None:
+        """Stop the execution environments, then write what is still unsaved."""
         self.runtime.close()
+        if self.persistence is not None:
+            self.persistence.close()
 
 
 class _RequestHandler(MotoRequestHandler):
@@ -402,6 +451,8 @@ def serve(
     python_client: str | None = None,
     state_dir: str | None = None,
     enforce_iam: bool = True,
+    idle_timeout_s: float | None = None,
+    persist: bool = True,
 ) -> None:
     """Serve every API on 127.0.0.1:port until interrupted."""
     endpoint = f"http://127.0.0.1:{port}"
@@ -411,6 +462,8 @@ def serve(
         state_dir=state_dir,
         python_client=python_client,
         enforce_iam=enforce_iam,
+        idle_timeout_s=idle_timeout_s,
+        persist=persist,
     )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_RequestHandler)
     server.daemon_threads = True

@@ -12,10 +12,10 @@ import urllib.request
 from helpers import localcloud
 
 
-def test_serves_on_loopback_until_sigterm():
+def test_serves_on_loopback_until_sigterm(tmp_path):
     port = localcloud.free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "helpers.localcloud", "--port", str(port)],
+    process = subprocess.Popen(  # a state directory of its own: never the checkout's
+        [sys.executable, "-m", "helpers.localcloud", "--port", str(port), "--state-dir", tmp_path],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -72,6 +72,12 @@ class JobBoard:
             action.current_job = job
         return job
 
+    def restore(self, jobs) -> None:
+        """Jobs saved before a restart (each action run's last one), for GetJobDetails."""
+        with self._lock:
+            for job in jobs:
+                self._jobs[job.id] = job
+
     def has(self, job_id: str) -> bool:
         return job_id in self._jobs
 

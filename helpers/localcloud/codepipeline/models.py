@@ -228,6 +228,39 @@ class PipelineEngine:
             "updated": pipeline.updated,
         }
 
+    # -- across a restart (persistence) -----------------------------------------------------
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the engine's records are copied for saving."""
+        return self._lock
+
+    def in_progress(self) -> bool:
+        """Whether an execution is running (or stopping)."""
+        return self.scheduler.in_progress()
+
+    def saved_state(self) -> tuple[dict, list[PipelineExecution]]:
+        """What a restart must keep (call it holding ``lock``): the pipelines with every
+        version and their tags, the idempotency tokens, and every execution with its action
+        runs and their last jobs."""
+        return (
+            {"pipelines": self.store.snapshot(), "request_tokens": dict(self._request_tokens)},
+            self.scheduler.all_executions(),
+        )
+
+    def restore_state(self, saved: dict, executions: list[PipelineExecution]) -> None:
+        """Take back what ``saved_state`` kept. Executions that were running end now, Failed
+        (or Stopped), saying why: a new process can't resume them."""
+        with self._lock:
+            self.store.restore(saved.get("pipelines", {}))
+            self._request_tokens.update(saved.get("request_tokens", {}))
+            self.scheduler.restore(executions)
+            self.jobs.restore(
+                run.current_job
+                for execution in executions
+                for run in execution.action_history
+                if run.current_job is not None
+            )
+
     # -- jobs -------------------------------------------------------------------------------
     def has_job(self, job_id: str) -> bool:
         return self.jobs.has(job_id)

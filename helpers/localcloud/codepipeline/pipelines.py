@@ -137,6 +137,16 @@ class PipelineStore:
         with self._lock:
             return sorted(self._pipelines.values(), key=lambda p: p.name)
 
+    def snapshot(self) -> dict[str, Pipeline]:
+        """Every pipeline, by name (to save them)."""
+        with self._lock:
+            return dict(self._pipelines)
+
+    def restore(self, pipelines: dict[str, Pipeline]) -> None:
+        """The pipelines ``snapshot`` saved, after a restart."""
+        with self._lock:
+            self._pipelines.update(pipelines)
+
     # -- tags -------------------------------------------------------------------------------
     def by_arn(self, arn: str) -> Pipeline:
         """The pipeline an ARN names: InvalidArnException if it names no pipeline, or

@@ -19,7 +19,7 @@ import uuid
 from datetime import timedelta
 from itertools import groupby
 
-from .. import arns
+from .. import arns, backends
 from . import exceptions as exc
 from .executions import ActionRun, Artifact, PipelineExecution, StageRun, utcnow
 from .jobs import JobBoard
@@ -36,6 +36,11 @@ ALNUM = string.ascii_letters + string.digits
 UNRESOLVED_MESSAGE = (
     "An action in this pipeline failed because one or more variables could not be resolved: "
     "Action name={name}."
+)
+INTERRUPTED_MESSAGE = (
+    "The local cloud stopped while this execution was in progress (make stop, a crash or a "
+    "reboot), so it ended when the local cloud started again: an execution can't resume after "
+    "a restart. Start a new execution, or retry the failed stage."
 )
 UPDATED_MESSAGE = (
     "The pipeline was updated (version {version}) while this execution was in progress: its "
@@ -114,6 +119,48 @@ class Scheduler:
             ]
         newest_first = bool(waiting) and waiting[-1].execution_mode == "SUPERSEDED"
         return sorted(waiting, key=lambda e: e.sequence, reverse=newest_first)
+
+    def in_progress(self) -> bool:
+        with self._lock:
+            return any(
+                e.status in ("InProgress", "Stopping")
+                for runs in self._executions.values()
+                for e in runs.values()
+            )
+
+    def all_executions(self) -> list[PipelineExecution]:
+        """Every execution of every pipeline (to save them)."""
+        with self._lock:
+            return [e for runs in self._executions.values() for e in runs.values()]
+
+    def restore(self, executions: list[PipelineExecution]) -> None:
+        """Executions saved before a restart. Those that were running end now — Failed, or
+        Stopped if a stop was under way — with INTERRUPTED_MESSAGE: nothing runs them any more."""
+        with self._lock:
+            for execution in sorted(executions, key=lambda e: e.sequence):
+                if execution.status in ("InProgress", "Stopping"):
+                    self._end_interrupted(execution)
+                self._executions_of(execution.pipeline_name)[execution.id] = execution
+            last = max((e.sequence for e in executions), default=0)
+            self._sequence = itertools.count(last + 1)
+
+    def _end_interrupted(self, execution: PipelineExecution) -> None:
+        outcome = "Stopped" if execution.status == "Stopping" else "Failed"
+        for run in execution.action_history:
+            if run.status == "InProgress":
+                if outcome == "Stopped":
+                    run.touch(status="Abandoned")
+                else:
+                    run.touch(
+                        status="Failed", error={"code": "JobFailed", "message": INTERRUPTED_MESSAGE}
+                    )
+            if run.current_job is not None:
+                self.jobs.end(run.current_job, "Failed")
+        for stage in execution.stages.values():
+            if stage.status == "InProgress":
+                stage.status = outcome
+        execution.waiting_for = None
+        execution.touch(status=outcome, status_summary=INTERRUPTED_MESSAGE)
 
     # -- starting, stopping, retrying -------------------------------------------------------
     def start(
@@ -274,6 +321,7 @@ class Scheduler:
                 summary = UPDATED_MESSAGE.format(version=execution.updated_to)
             execution.touch(status=outcome, status_summary=summary)
             self._turns.notify_all()
+        backends.on_change("codepipeline", now=True)  # an ended execution is written at once
 
     def _enter_stage(self, execution: PipelineExecution, stage_name: str) -> bool:
         """Wait for the stage's turn; False if stopped, failed or superseded meanwhile."""

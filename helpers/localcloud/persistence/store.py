@@ -1,0 +1,108 @@
+"""The state store: one SQLite database in the state directory, written in transactions.
+
+SQLite (in the standard library) commits a transaction whole or not at all, even when the
+process is killed or the machine loses power mid-write (write-ahead log, ``synchronous=FULL``:
+a commit is on disk before the request it saves is answered). So a crash loses at most what
+was not yet committed, never the store.
+
+Two tables: ``items`` (unit, name) -> a pickle, and ``blobs`` (content hash) -> bytes, the S3
+object bodies and Lambda packages the pickles refer to.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from .pickling import Batch
+
+FILE_NAME = "state.sqlite3"
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS items (unit TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY (unit, name)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID",
+)
+
+
+class StateStore:
+    """The rows of every unit of state, and the blobs they refer to."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.path = Path(directory) / FILE_NAME
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # private from the start
+        os.close(descriptor)
+        os.chmod(self.path, 0o600)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            for statement in SCHEMA:
+                self._db.execute(statement)
+
+    def units(self) -> set[str]:
+        with self._lock:
+            return {unit for (unit,) in self._db.execute("SELECT DISTINCT unit FROM items")}
+
+    def rows(self, unit: str) -> dict[str, bytes]:
+        with self._lock:
+            cursor = self._db.execute("SELECT name, data FROM items WHERE unit = ?", (unit,))
+            return {name: bytes(data) for name, data in cursor}
+
+    def blob(self, blob_id: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM blobs WHERE id = ?", (blob_id,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def commit(self, batch: Batch) -> None:
+        """Write a batch in one transaction: all of it, or (on any error) none of it."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO blobs (id, data) VALUES (?, ?)", batch.blobs.items()
+                )
+                for unit, prefix in batch.delete_prefixes:
+                    self._db.execute(
+                        "DELETE FROM items WHERE unit = ? AND name >= ? AND name < ?",
+                        (unit, prefix, prefix + "\uffff"),
+                    )
+                self._db.executemany(
+                    "DELETE FROM items WHERE unit = ? AND name = ?", list(batch.deletes)
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO items (unit, name, data) VALUES (?, ?, ?)",
+                    [(unit, name, data) for (unit, name), data in batch.puts.items()],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def names(self, unit: str) -> list[str]:
+        with self._lock:
+            cursor = self._db.execute("SELECT name FROM items WHERE unit = ?", (unit,))
+            return [name for (name,) in cursor]
+
+    def delete(self, unit: str, names: list[str]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "DELETE FROM items WHERE unit = ? AND name = ?", [(unit, n) for n in names]
+            )
+
+    def keep_only_blobs(self, used: set[str]) -> None:
+        """Drop the blobs no saved state refers to any more (deleted objects, old packages)."""
+        with self._lock:
+            ids = [i for (i,) in self._db.execute("SELECT id FROM blobs")]
+            stale = [(i,) for i in ids if i not in used]
+            if stale:
+                self._db.executemany("DELETE FROM blobs WHERE id = ?", stale)
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
