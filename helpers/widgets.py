@@ -573,8 +573,3 @@ class HealthCheckForm(_PlainRepr, widgets.VBox):
             self.added = None
             text = str(error) if isinstance(error, ValueError) else explain(error)
             _set(self.result, f"<span style='{ERROR_STYLE}'>{_text(text)}</span>")
-
-    def apply(self) -> str:
-        """The checked UserParameters (the older name of ``checked_user_parameters``: the
-        notebook's next cells put them in the pipeline)."""
-        return self.checked_user_parameters()

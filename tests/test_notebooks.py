@@ -88,8 +88,8 @@ def test_skeleton(path):
             and "from helpers import exercises"
             in ("\n".join(c.source for c in code_cells(notebook)))
         )
-    # navigation, first and last
-    assert "[Contents](../README.md" in notebook.cells[0].source
+    # navigation, first and last: the contents page beside the notebooks (tests/test_markdown.py)
+    assert "[Contents](contents.md)" in notebook.cells[0].source
     assert notebook.cells[-1].source == notebook.cells[0].source
 
 
