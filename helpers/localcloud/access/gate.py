@@ -365,11 +365,12 @@ class Gate:
         action = operation.action
         if action == "sts:GetCallerIdentity":  # always allowed, even with an explicit deny
             return
-        checks = [(action, operation.resource(caller.region, self.account))]
+        checks = [(action, operation.resource(caller.region, self.account), None)]
         if operation.passed_role:  # handing a role to a service needs iam:PassRole on it
-            checks.append(("iam:PassRole", operation.passed_role))
-        for needed, resource in checks:
-            verdict = policies.evaluate(caller.principal, needed, resource)
+            service = {"iam:PassedToService": f"{operation.service}.amazonaws.com"}
+            checks.append(("iam:PassRole", operation.passed_role, service))
+        for needed, resource, conditions in checks:
+            verdict = policies.evaluate(caller.principal, needed, resource, conditions)
             if verdict != "allowed":
                 message = denied_message(caller.principal, needed, resource, verdict == "explicit")
                 if protocol == "rest-xml" and resource != "*":

@@ -32,10 +32,13 @@ class _Statement(access_control.IAMPolicyStatement):
         return re.match(f"^{regex}$", string, flags)
 
     def is_action_permitted(self, action, resource="*", principal=None, conditions=None):
-        if "Condition" in self._statement and conditions is None:
-            # The local cloud has no request context to test conditions against: a statement
-            # with one neither allows nor denies (moto would turn it into a Deny).
-            return PermissionResult.NEUTRAL
+        if "Condition" in self._statement:
+            # A statement whose condition doesn't hold (or can't be tested: the local cloud
+            # knows only iam:PassedToService) neither allows nor denies; moto would deny.
+            if conditions is None or not self._check_conditions(conditions):
+                return PermissionResult.NEUTRAL
+            statement = {k: v for k, v in self._statement.items() if k != "Condition"}
+            return _Statement(statement).is_action_permitted(action, resource, principal, None)
         if "NotResource" in self._statement and "Resource" not in self._statement:
             if self._check_element_matches("NotResource", resource):
                 return PermissionResult.NEUTRAL
@@ -98,13 +101,15 @@ def _as_dict(document) -> dict:
     return json.loads(document) if isinstance(document, str) else document
 
 
-def evaluate(principal: Principal, action: str, resource: str) -> str:
+def evaluate(
+    principal: Principal, action: str, resource: str, conditions: dict | None = None
+) -> str:
     """``allowed``, ``explicit`` (an explicit Deny) or ``implicit`` (nothing allows it): what the
     principal's identity policies say about ``action`` on ``resource``."""
     allowed = False
     for policy in identity_policies(principal):
         try:
-            result = IAMPolicy(policy).is_action_permitted(action, resource)
+            result = IAMPolicy(policy).is_action_permitted(action, resource, None, conditions)
         except (KeyError, TypeError, ValueError):
             continue  # a malformed document allows nothing
         if result == PermissionResult.DENIED:
