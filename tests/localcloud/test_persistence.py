@@ -379,6 +379,9 @@ def test_an_execution_running_at_a_crash_ends_failed_saying_why(restartable):
         timeout=30,
     )
 
+    # Running executions are flushed every 0.2 s (README: a crash may lose the last fraction
+    # of a second of progress): crash once the running action has had time to be written.
+    time.sleep(1.0)
     restartable.crash()  # the environment, mid-invocation, outlives it...
     cloud = restartable.start()
     worker = int(pid_line.split()[1])
