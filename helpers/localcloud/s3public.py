@@ -17,14 +17,26 @@ from moto.s3.exceptions import MissingBucket
 
 from . import backends
 
+# IAM has no s3:HeadObject: AWS authorizes a HEAD of an object as s3:GetObject (and of a
+# bucket as s3:ListBucket). moto asks the bucket policy about "s3:HeadObject", which no policy
+# grants, so an anonymous HEAD of a public object got 403 where AWS answers 200.
+IAM_NAME_OF = {"s3:HeadObject": "s3:GetObject", "s3:HeadBucket": "s3:ListBucket"}
 
-def is_anonymous(environ: dict) -> bool:
-    query = environ.get("QUERY_STRING", "")
-    return (
-        "HTTP_AUTHORIZATION" not in environ
-        and "X-Amz-Signature" not in query
-        and "Signature=" not in query
-    )
+
+def install() -> None:
+    """Patch moto's ``FakeBucket.get_permission`` to ask the bucket policy about the IAM
+    action AWS checks (IAM_NAME_OF) rather than the HTTP method's name."""
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.get_permission
+    if getattr(original, "_localcloud", False):
+        return
+
+    def get_permission(self, action: str, resource: str):
+        return original(self, IAM_NAME_OF.get(action, action), resource)
+
+    get_permission._localcloud = True  # type: ignore[attr-defined]
+    FakeBucket.get_permission = get_permission
 
 
 def _matches(patterns, value: str) -> bool:

@@ -14,7 +14,9 @@ import re
 import socket
 import sys
 import threading
-from urllib.parse import parse_qs, unquote
+import time
+import zlib
+from urllib.parse import parse_qs
 
 # AWS managed policies (AdministratorAccess, AWSLambdaBasicExecutionRole, ...) exist on AWS, so
 # they exist here: moto loads them only when asked, before its IAM backend is first used.
@@ -25,25 +27,27 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.serving import ThreadedWSGIServer  # noqa: E402
 
 from . import backends, cloudwatchlogs, s3public  # noqa: E402
-from .access import credentials, sigv4  # noqa: E402
-from .access.gate import Caller, Gate, Refused, browser_refusal  # noqa: E402
+from .access import credentials, dispatch, sigv4  # noqa: E402
+from .access.gate import Caller, Gate, Refused, RoleNotAssumable, browser_refusal  # noqa: E402
 from .access.policies import role_trust_policy, trusts_service  # noqa: E402
 from .awslambda import responses as lambda_responses  # noqa: E402
+from .awslambda.exceptions import InvalidParameterValueException  # noqa: E402
 from .awslambda.runtime import LambdaRuntime  # noqa: E402
 from .codepipeline.models import PipelineEngine  # noqa: E402
 from .codepipeline.responses import CodePipelineResponses  # noqa: E402
 from .errors import AwsError, status_line  # noqa: E402
 from .persistence import Persistence, changes_state, units_changed_by  # noqa: E402
 
-CODEPIPELINE_TARGET = "CodePipeline_20150709."
 HEALTH_PATH = "/_localcloud/health"
 DEFAULT_REGION = "us-east-1"
 BODY_TIMEOUT_S = 10.0  # a client that stops sending its body mid-way gets an answer by then
 ROLE_SESSION_S = 3600  # how long the credentials of a function's environment are valid
 CORS_HEADERS = ("access-control-",)
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+ROLE_NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 
 
 class _Engines:
@@ -119,19 +123,68 @@ def _read_body(environ: dict) -> bytes:
 def _unchunk(environ: dict, body: bytes) -> bytes:
     """Hand moto an aws-chunked upload as the plain body it stands for (moto stores such
     uploads empty), with the trailing checksum as a header."""
-    data, trailers = sigv4.decode_aws_chunked(body)
+    try:
+        data, trailers = sigv4.decode_aws_chunked(body)
+    except ValueError:
+        data, trailers = None, {}
     declared = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH")
-    if declared is not None and declared.isdigit() and int(declared) != len(data):
-        raise ValueError("x-amz-decoded-content-length doesn't match the data")
+    if data is None or (declared is not None and declared.isdigit() and int(declared) != len(data)):
+        raise Refused("IncompleteBody", "The request body terminated unexpectedly", 400, "rest-xml")
     for name, value in trailers.items():
         environ["HTTP_" + name.upper().replace("-", "_")] = value
     environ["HTTP_X_AMZ_CONTENT_SHA256"] = "UNSIGNED-PAYLOAD"
     environ.pop("HTTP_CONTENT_ENCODING", None)
     environ.pop("HTTP_X_AMZ_TRAILER", None)
+    return _replace_body(environ, data)
+
+
+# The most a gzip-compressed request body may inflate to: above Lambda's largest request (a
+# 50 MB zip, base64-encoded in CreateFunction's JSON), and a bomb stops there.
+MAX_INFLATED_BYTES = 128 * 1024 * 1024
+
+
+def _gunzip(environ: dict, body: bytes) -> bytes:
+    """A gzip-compressed body (botocore compresses some requests), inflated once so the gate
+    and moto read the same parameters (moto would inflate it itself, after the gate)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, MAX_INFLATED_BYTES)
+    except zlib.error:
+        data = None
+    if data is None or inflater.unconsumed_tail:
+        raise Refused(
+            "SerializationException",
+            "The request body is not valid gzip, or inflates past "
+            f"{MAX_INFLATED_BYTES // (1024 * 1024)} MiB.",
+            400,
+            "json",
+        )
+    environ.pop("HTTP_CONTENT_ENCODING", None)
+    return _replace_body(environ, data)
+
+
+def _replace_body(environ: dict, data: bytes) -> bytes:
     environ["localcloud.body"] = data
     environ["wsgi.input"] = io.BytesIO(data)
     environ["CONTENT_LENGTH"] = str(len(data))
     return data
+
+
+def decode_body(environ: dict, body: bytes, service: str) -> bytes:
+    """The body an operation reads, from the body as signed: S3's aws-chunked uploads
+    un-chunked, a gzip body (any other service: S3 keeps Content-Encoding as the object's
+    metadata) inflated."""
+    if environ.get("HTTP_X_AMZ_CONTENT_SHA256", "").startswith("STREAMING-"):
+        return _unchunk(environ, body)
+    encodings = [e.strip().lower() for e in environ.get("HTTP_CONTENT_ENCODING", "").split(",")]
+    if "gzip" in encodings and service != "s3":
+        return _gunzip(environ, body)
+    return body
+
+
+# Paths moto serves for itself — its admin API (reset, state, seeding) and a fake instance
+# metadata service — which no AWS endpoint has: the local cloud serves them to nobody.
+MOTO_OWN_PATHS = ("/moto-api", "/latest/meta-data", "/latest/api", "/favicon.ico")
 
 
 class LocalCloudApp:
@@ -150,6 +203,8 @@ class LocalCloudApp:
         self._cloudformation_lock = threading.Lock()
         self._cloudformation_ready = False
         self.moto = DomainDispatcherApplication(create_backend_app)
+        dispatch.install()  # moto runs only the operation the gate allowed
+        s3public.install()  # a HEAD of a public object is a GetObject, as IAM names it
         cloudwatchlogs.install()
         lambda_responses.install()  # function states (Pending, InProgress) on moto's functions
         self.gate = Gate(backends.ACCOUNT_ID, enforce_iam)
@@ -167,9 +222,7 @@ class LocalCloudApp:
         self.runtime = LambdaRuntime(
             endpoint,
             python_client=python_client,
-            issue_credentials=lambda role, name: self.gate.issue_role_session(
-                role, name, ROLE_SESSION_S
-            ),
+            issue_credentials=self._function_session,
             can_log=self.gate.role_may_log,
             idle_timeout_s=idle_timeout_s,
             environments_file=(
@@ -193,6 +246,8 @@ class LocalCloudApp:
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO", "")
         refusal = browser_refusal(environ)
+        if refusal is None and path.startswith(MOTO_OWN_PATHS):
+            refusal = "the local cloud doesn't serve moto's own API"
         if refusal is not None:
             body = json.dumps({"message": f"Forbidden: {refusal}."}).encode()
             return self._reply(start_response, 403, {"Content-Type": "application/json"}, body)
@@ -208,10 +263,13 @@ class LocalCloudApp:
             )
             return self._error(start_response, error, "rest-xml")
         try:
-            caller = self.gate.check(environ, body, s3public.anonymous_read_allowed)
+            caller = self.gate.check(
+                environ, body, s3public.anonymous_read_allowed, decode=decode_body
+            )
         except Refused as refused:
             return self._error(start_response, refused, refused.protocol)
-        reply = self._answer(environ, start_response, caller, body)
+        environ[dispatch.CALLER_KEY] = caller  # moto's dispatch is held to it (dispatch.py)
+        reply = self._answer(environ, start_response, caller, _read_body(environ))
         self._keep(caller)  # before the answer leaves: an answered request is on disk
         return reply
 
@@ -225,43 +283,43 @@ class LocalCloudApp:
         self.persistence.save(*units_changed_by(operation.service))
 
     def _answer(self, environ: dict, start_response, caller: Caller, body: bytes):
-        path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET")
-        if environ.get("HTTP_X_AMZ_CONTENT_SHA256", "").startswith("STREAMING-"):
-            try:
-                body = _unchunk(environ, body)
-            except ValueError:
-                error = AwsError("IncompleteBody", "The request body terminated unexpectedly")
-                return self._error(start_response, error, "rest-xml")
+        """Dispatch on the operation the gate identified (and IAM allowed): the engine's,
+        the runtime's and the S3 checks' own, else moto's (held to it by dispatch.py)."""
+        operation = caller.operation
+        service, name = (operation.service, operation.name) if operation else (None, None)
+        region = caller.region
         try:
-            target = environ.get("HTTP_X_AMZ_TARGET", "")
-            if target.startswith(CODEPIPELINE_TARGET):
-                return self._codepipeline(environ, start_response, target, caller)
-            service, region = _scope(environ)
+            if service == "codepipeline":
+                return self._codepipeline(environ, start_response, name, region)
             if service == "cloudformation" and not self._cloudformation_ready:
                 self._install_cloudformation()
-            if service == "lambda" and caller.operation is not None:
+            if service == "lambda":
                 self._check_function_role(caller, body)
-                lambda_responses.before_moto(caller.operation, region, self.runtime)
-            if service == "s3" and method == "PUT":
-                bucket, key = s3public.split_path(path)
-                query = environ.get("QUERY_STRING", "")
-                if bucket and not key and not query:  # CreateBucket
-                    return self._moto(
-                        environ, start_response, lambda: s3public.block_public_access(bucket)
-                    )
-                if bucket and not key and query.split("&")[0] in ("policy", "policy="):
-                    refused = s3public.policy_refused(bucket, body)
-                    if refused:
-                        error = AwsError("AccessDenied", refused, 403)
-                        return self._error(start_response, error, "rest-xml")
-            invoke = lambda_responses.INVOKE_PATH.match(path)
-            if invoke and method == "POST" and service == "lambda":
-                return self._invoke(environ, start_response, invoke.group("name"), region)
+                lambda_responses.before_moto(operation, region, self.runtime)
+                if name == "Invoke":
+                    return self._invoke(environ, start_response, operation, region)
+            if service == "s3" and name == "CreateBucket":
+                bucket = operation.params["Bucket"]
+                return self._moto(
+                    environ, start_response, lambda: s3public.block_public_access(bucket)
+                )
+            if service == "s3" and name == "PutBucketPolicy":
+                refused = s3public.policy_refused(operation.params["Bucket"], body)
+                if refused:
+                    error = AwsError("AccessDenied", refused, 403)
+                    return self._error(start_response, error, "rest-xml")
         except AwsError as error:
-            protocol = caller.operation.protocol if caller.operation else "json"
-            return self._error(start_response, error, protocol)
+            return self._error(start_response, error, operation.protocol if operation else "json")
         return self._moto(environ, start_response)
+
+    def _function_session(self, role: str, name: str) -> dict:
+        """The credentials Lambda runs a function with: its execution role, assumed by
+        lambda.amazonaws.com (which its trust policy must allow, even if it changed since
+        the function was created)."""
+        try:
+            return self.gate.issue_role_session(role, name, ROLE_SESSION_S, service=LAMBDA_SERVICE)
+        except RoleNotAssumable:
+            raise InvalidParameterValueException(ROLE_NOT_ASSUMABLE) from None
 
     def _check_function_role(self, caller: Caller, body: bytes) -> None:
         """Lambda refuses an execution role that doesn't trust lambda.amazonaws.com."""
@@ -273,11 +331,9 @@ class LocalCloudApp:
         if not isinstance(role, str):
             return
         trust = role_trust_policy(backends.ACCOUNT_ID, role)
-        if trust is None or not trusts_service(trust, "lambda.amazonaws.com"):
-            raise AwsError(
-                "InvalidParameterValueException",
-                "The role defined for the function cannot be assumed by Lambda.",
-            )
+        context = {"aws:SourceAccount": backends.ACCOUNT_ID}
+        if trust is None or not trusts_service(trust, LAMBDA_SERVICE, context):
+            raise InvalidParameterValueException(ROLE_NOT_ASSUMABLE)
 
     def _error(self, start_response, error: AwsError, protocol: str):
         headers, body = error.render(protocol)
@@ -302,6 +358,9 @@ class LocalCloudApp:
                     result.close()
         except Exception:
             captured, body = {}, b""
+        refused = environ.get(dispatch.REFUSED_KEY)
+        if refused is not None:  # moto read the request as another operation than the gate
+            return self._error(start_response, refused, refused.protocol)
         status = captured.get("status", "500")
         if status.startswith("5") or (
             status.startswith("404") and body[:100].lower().lstrip().startswith(b"<!doctype html")
@@ -388,13 +447,11 @@ class LocalCloudApp:
         start_response(status_line(status), list(headers.items()))
         return [body]
 
-    def _codepipeline(self, environ: dict, start_response, target: str, caller: Caller):
+    def _codepipeline(self, environ: dict, start_response, operation: str, region: str):
         """CodePipeline: the engine answers every operation it emulates (declarations,
         executions, jobs, tags); any other gets AWS's "unknown operation" error."""
-        operation = target[len(CODEPIPELINE_TARGET) :]
         if not self.codepipeline.handles(operation):
             return self._unsupported(environ, start_response)
-        _, region = _scope(environ)
         headers = {"Content-Type": "application/x-amz-json-1.1"}
         try:
             result = self.codepipeline.dispatch(operation, region, _read_body(environ))
@@ -407,7 +464,7 @@ class LocalCloudApp:
             return self._reply(start_response, 500, headers, failure.json_body())
         return self._reply(start_response, 200, headers, json.dumps(result).encode())
 
-    def _invoke(self, environ: dict, start_response, name: str, region: str):
+    def _invoke(self, environ: dict, start_response, operation, region: str):
         body = _read_body(environ)
         headers = {
             "X-Amz-Invocation-Type": environ.get("HTTP_X_AMZ_INVOCATION_TYPE"),
@@ -417,7 +474,7 @@ class LocalCloudApp:
             status, out, payload = lambda_responses.handle_invoke(
                 self.runtime,
                 region,
-                unquote(name),
+                operation.params["FunctionName"],
                 parse_qs(environ.get("QUERY_STRING", "")),
                 headers,
                 body,
@@ -433,15 +490,109 @@ class LocalCloudApp:
             self.persistence.close()
 
 
+# Connections: a keep-alive connection that sends nothing for IDLE_CONNECTION_S is closed (an
+# SDK reconnects on its next call); at most MAX_CONNECTIONS are open at once, each with a
+# thread. Past that, the connection idle the longest is closed to make room, and if none is
+# idle the newcomer gets 503 (SDKs retry it), so idle sockets can never exhaust the threads.
+IDLE_CONNECTION_S = float(os.environ.get("LOCALCLOUD_IDLE_CONNECTION_S") or 60)
+MAX_CONNECTIONS = int(os.environ.get("LOCALCLOUD_MAX_CONNECTIONS") or 128)
+BUSY = None
+_FULL_BODY = b'{"message": "The local cloud has too many open connections: try again shortly."}'
+FULL = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    b"Connection: close\r\nRetry-After: 1\r\n"
+    + f"Content-Length: {len(_FULL_BODY)}\r\n\r\n".encode()
+    + _FULL_BODY
+)
+
+
+class Connections:
+    """The open connections, each busy (a request is being answered) or idle since when."""
+
+    def __init__(self, limit: int = MAX_CONNECTIONS):
+        self.limit = limit
+        self._open: dict[socket.socket, float | None] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, connection: socket.socket) -> bool:
+        """Room for a new connection (closing the longest-idle one if need be), or False."""
+        with self._lock:
+            if len(self._open) >= self.limit:
+                idle = [(since, c) for c, since in self._open.items() if since is not BUSY]
+                if not idle:
+                    return False
+                _, oldest = min(idle, key=lambda pair: pair[0])
+                del self._open[oldest]
+                try:
+                    oldest.shutdown(socket.SHUT_RDWR)  # its thread's read returns, and it ends
+                except OSError:
+                    pass
+            self._open[connection] = time.monotonic()
+            return True
+
+    def busy(self, connection: socket.socket) -> None:
+        with self._lock:
+            if connection in self._open:
+                self._open[connection] = BUSY
+
+    def idle(self, connection: socket.socket) -> None:
+        with self._lock:
+            if connection in self._open:
+                self._open[connection] = time.monotonic()
+
+    def closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.pop(connection, None)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+
 class _RequestHandler(MotoRequestHandler):
-    """moto's request handler, quiet, with TCP_NODELAY (no Nagle delay on small replies)."""
+    """moto's request handler, quiet, with TCP_NODELAY (no Nagle delay on small replies) and
+    a bound on how long a connection may sit idle."""
+
+    timeout = IDLE_CONNECTION_S  # socketserver applies it to the connection's socket
+    server: _Server
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def run_wsgi(self) -> None:
+        self.server.connections.busy(self.connection)
+        try:
+            super().run_wsgi()
+        finally:
+            self.server.connections.idle(self.connection)
+
     def log_request(self, *args, **kwargs) -> None:
         pass
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, with its connections counted and bounded."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, app):
+        self.connections = Connections()
+        super().__init__("127.0.0.1", port, app, _RequestHandler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.connections.admit(request):
+            try:
+                request.sendall(FULL)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def close_request(self, request) -> None:
+        self.connections.closed(request)
+        super().close_request(request)
 
 
 def serve(
@@ -465,8 +616,7 @@ def serve(
         idle_timeout_s=idle_timeout_s,
         persist=persist,
     )
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_RequestHandler)
-    server.daemon_threads = True
+    server = _Server(port, app)
     if ready is not None:
         ready(endpoint)
     # Pay moto's slow CloudFormation import now, in the background, rather than in the middle

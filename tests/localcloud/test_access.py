@@ -203,10 +203,31 @@ def test_no_credentials_get_missing_authentication_token(cloud, service):
     assert error_of(lambda: SERVICES[service](unsigned))["Code"] == NO_CREDENTIALS[service]
 
 
+def account_role(cloud, name: str) -> str:
+    """A role whose trust policy lets the account's own principals assume it (what AssumeRole
+    by a user needs, on AWS as here)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam = cloud.client("iam")
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+            "Arn"
+        ]
+
+
 def test_a_session_token_that_doesnt_match_is_refused(cloud):
-    issued = cloud.client("sts").assume_role(RoleArn=cloud.roles["lambda"], RoleSessionName="try")[
-        "Credentials"
-    ]
+    role = account_role(cloud, "test-assumable-role")
+    issued = cloud.client("sts").assume_role(RoleArn=role, RoleSessionName="try")["Credentials"]
     good = client(
         cloud.endpoint,
         "sts",
@@ -214,7 +235,7 @@ def test_a_session_token_that_doesnt_match_is_refused(cloud):
         issued["SecretAccessKey"],
         issued["SessionToken"],
     )
-    assert good.get_caller_identity()["Arn"].endswith(":assumed-role/test-lambda-role/try")
+    assert good.get_caller_identity()["Arn"].endswith(":assumed-role/test-assumable-role/try")
     forged = client(
         cloud.endpoint, "sts", issued["AccessKeyId"], issued["SecretAccessKey"], "forged"
     )

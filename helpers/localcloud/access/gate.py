@@ -34,6 +34,8 @@ BAD_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. Check your "
     "AWS Secret Access Key and signing method. Consult the service documentation for details."
 )
+# What an anonymous caller may do: read an object a bucket policy makes public.
+PUBLIC_READS = frozenset({"GetObject", "HeadObject"})
 S3_BAD_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. Check "
     "your key and signing method."
@@ -48,6 +50,14 @@ class Refused(AwsError):
         self.protocol = protocol
 
 
+class RoleNotAssumable(Exception):
+    """A service may not assume a role: its trust policy doesn't name the service."""
+
+    def __init__(self, role_arn: str, service: str):
+        super().__init__(f"{service} may not assume {role_arn}")
+        self.role_arn, self.service = role_arn, service
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who made a request, and which operation it is (None for an anonymous public read)."""
@@ -55,6 +65,14 @@ class Caller:
     principal: Principal | None
     operation: operations.Operation | None
     region: str
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """An authenticated principal and the secret its requests are signed with."""
+
+    principal: Principal
+    secret: str
 
 
 @dataclass
@@ -189,6 +207,14 @@ def _refuse(protocol: str, kind: str, detail: str = "") -> Refused:
         if protocol == "query":
             return Refused("SignatureDoesNotMatch", detail, 403, protocol)
         return Refused("InvalidSignatureException", detail, json_status, protocol)
+    if kind == "ambiguous":  # a request that reads as more than one operation
+        code = {
+            "rest-xml": "InvalidArgument",
+            "query": "MalformedQueryString",
+        }.get(protocol, "SerializationException")
+        return Refused(code, detail, 400, protocol)
+    if kind == "query-parameters":  # a presigned URL's parameters out of range
+        return Refused("AuthorizationQueryParametersError", detail, 400, protocol)
     if kind == "payload":
         return Refused(
             "XAmzContentSHA256Mismatch",
@@ -237,8 +263,26 @@ class Gate:
         self._lock = threading.Lock()
 
     # -- credentials ------------------------------------------------------------------------
-    def issue_role_session(self, role_arn: str, session_name: str, duration_s: int) -> dict:
-        """Temporary credentials for a role (assumed-role/ROLE/SESSION), valid ``duration_s``."""
+    def issue_role_session(
+        self,
+        role_arn: str,
+        session_name: str,
+        duration_s: int,
+        service: str | None = None,
+        source_arn: str | None = None,
+    ) -> dict:
+        """Temporary credentials for a role (assumed-role/ROLE/SESSION), valid ``duration_s``,
+        as ``service`` (lambda.amazonaws.com for a function, codepipeline.amazonaws.com for a
+        pipeline) gets them: with IAM enforced, only if the role's trust policy lets that
+        service assume it (else RoleNotAssumable) — ``source_arn`` (the function or pipeline)
+        is what the service says about itself to the trust policy's conditions."""
+        if self.enforce_iam and service is not None:
+            context = {"aws:SourceAccount": self.account}
+            if source_arn:
+                context["aws:SourceArn"] = source_arn
+            trust = policies.role_trust_policy(self.account, role_arn)
+            if not policies.trusts_service(trust, service, context):
+                raise RoleNotAssumable(role_arn, service)
         backend = sts_backends[self.account]["aws"]
         assumed = backend.assume_role(
             region_name="us-east-1",
@@ -303,36 +347,31 @@ class Gate:
         return None
 
     # -- the checks -------------------------------------------------------------------------
-    def check(self, environ: dict, body: bytes, anonymous_read_allowed) -> Caller:
+    def check(self, environ: dict, body: bytes, anonymous_read_allowed, decode=None) -> Caller:
         """The caller of a request, or Refused. ``anonymous_read_allowed(bucket, key)`` says
-        whether a bucket policy makes an object public."""
+        whether a bucket policy makes an object public; ``decode(environ, body)`` turns the
+        body as signed into the body the operation reads (aws-chunked, gzip; with the
+        signing name as third argument), once the
+        signature is checked.
+
+        The operation is read once, strictly (``operations.identify``): a request that
+        could be read as another operation is refused, one that names no operation is
+        refused when IAM is enforced, and the operation IAM allows is the one that runs —
+        the server dispatches on it, and moto's own dispatch is held to it
+        (``dispatch.py``)."""
         headers = _headers(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         raw_path, raw_query = _raw_target(environ)
         try:
             signed = sigv4.read(headers, raw_query)
+        except sigv4.QueryParameters as error:
+            raise _refuse(_protocol_of(environ, body), "query-parameters", str(error)) from None
         except sigv4.Malformed as error:
             raise _refuse(_protocol_of(environ, body), "malformed", str(error)) from None
         if signed is None:
             return self._anonymous(environ, body, method, anonymous_read_allowed)
         protocol = operations.protocol(signed.service)
-        token = headers.get("x-amz-security-token") or _query_value(
-            raw_query, "X-Amz-Security-Token"
-        )
-        user = self._user_key(signed.access_key_id)
-        if user is not None:
-            if token:
-                raise _refuse(protocol, "bad-token")
-            secret, principal = user
-        else:
-            session = self._session(signed.access_key_id)
-            if session is None:
-                raise _refuse(protocol, "unknown-key")
-            if not token or not sigv4.same(token, session.token):
-                raise _refuse(protocol, "bad-token")
-            if datetime.now(UTC) >= session.expiration:
-                raise _refuse(protocol, "expired-token")
-            secret, principal = session.secret, session.principal
+        keyed = self._authenticate(signed, protocol, headers, raw_query)
         try:
             sigv4.check_time(signed)
         except sigv4.Expired as error:
@@ -340,30 +379,66 @@ class Gate:
         except sigv4.Malformed as error:
             raise _refuse(protocol, "malformed", str(error)) from None
         expected = sigv4.expected_signature(
-            signed, secret, method, raw_path, raw_query, headers, body
+            signed, keyed.secret, method, raw_path, raw_query, headers, body
         )
         if not sigv4.same(expected, signed.signature):
             raise _refuse(protocol, "signature")
         if signed.service == "s3" and not sigv4.payload_matches(headers, body):
             raise _refuse(protocol, "payload")
-        operation = operations.identify(
-            signed.service,
-            method,
-            environ.get("PATH_INFO", "/"),
-            environ.get("QUERY_STRING", ""),
-            headers.get("x-amz-target", ""),
-            body,
-            frozenset(headers),
-        )
-        caller = Caller(principal, operation, signed.region)
-        if self.enforce_iam and operation is not None:
+        if decode is not None:
+            body = decode(environ, body, signed.service)
+            headers = _headers(environ)
+        try:
+            operation = operations.identify(
+                signed.service,
+                method,
+                request_path(environ),
+                environ.get("QUERY_STRING", ""),
+                headers.get("x-amz-target", ""),
+                body,
+                headers,
+            )
+        except operations.Ambiguous as error:
+            raise _refuse(protocol, "ambiguous", str(error)) from None
+        caller = Caller(keyed.principal, operation, signed.region)
+        if self.enforce_iam:
+            if operation is None:  # fail closed: what can't be named can't be allowed
+                raise _refuse(
+                    protocol,
+                    "denied",
+                    f"User: {keyed.principal.arn} is not authorized to perform this "
+                    f"request: it names no operation of {signed.service} the local cloud "
+                    "knows, so no policy can allow it",
+                )
             self.authorize(caller, protocol)
         return caller
+
+    def _authenticate(self, signed, protocol: str, headers: dict, raw_query: str) -> _Keyed:
+        """Who holds the access key the request is signed with, and their secret."""
+        token = headers.get("x-amz-security-token") or _query_value(
+            raw_query, "X-Amz-Security-Token"
+        )
+        user = self._user_key(signed.access_key_id)
+        if user is not None:
+            if token:
+                raise _refuse(protocol, "bad-token")
+            return _Keyed(user[1], user[0])
+        session = self._session(signed.access_key_id)
+        if session is None:
+            raise _refuse(protocol, "unknown-key")
+        if not token or not sigv4.same(token, session.token):
+            raise _refuse(protocol, "bad-token")
+        if datetime.now(UTC) >= session.expiration:
+            raise _refuse(protocol, "expired-token")
+        return _Keyed(session.principal, session.secret)
 
     def authorize(self, caller: Caller, protocol: str) -> None:
         operation = caller.operation
         action = operation.action
         if action == "sts:GetCallerIdentity":  # always allowed, even with an explicit deny
+            return
+        if action == "sts:AssumeRole":
+            self._authorize_assume_role(caller, protocol)
             return
         checks = [(action, operation.resource(caller.region, self.account), None)]
         if operation.passed_role:  # handing a role to a service needs iam:PassRole on it
@@ -377,13 +452,53 @@ class Gate:
                     message = message.replace(f"resource: {resource}", f'resource: "{resource}"')
                 raise _refuse(protocol, "denied", message)
 
+    def _authorize_assume_role(self, caller: Caller, protocol: str) -> None:
+        """AssumeRole as AWS decides it: the role's trust policy must allow the caller — by its
+        ARN (a grant on its own), or by its account, and then the caller's identity policies
+        must allow sts:AssumeRole on the role too; an explicit Deny in either refuses, and so
+        does a role that doesn't exist."""
+        principal, params = caller.principal, caller.operation.params
+        role = params.get("RoleArn") if isinstance(params.get("RoleArn"), str) else ""
+        trust = policies.role_trust_policy(self.account, role) if role else None
+        context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": self.account}
+        if isinstance(params.get("ExternalId"), str):
+            context["sts:ExternalId"] = params["ExternalId"]
+        verdict = policies.trust_verdict(trust, principal, context=context)
+        identity = policies.evaluate(principal, "sts:AssumeRole", role or "*")
+        allowed = identity != "explicit" and (
+            verdict == policies.NAMED or (verdict == policies.ACCOUNT and identity == "allowed")
+        )
+        if not allowed:
+            resource = role or "*"
+            message = f"User: {principal.arn} is not authorized to perform: sts:AssumeRole"
+            raise _refuse(protocol, "denied", f"{message} on resource: {resource}")
+
     def _anonymous(self, environ: dict, body: bytes, method: str, anonymous_read_allowed):
+        """An unsigned request: served only if it is GetObject or HeadObject (no version, no
+        sub-resource) of an object a bucket policy makes public, as AWS serves the site."""
         protocol = _protocol_of(environ, body)
-        path = environ.get("PATH_INFO", "/")
         if protocol == "rest-xml" and method in ("GET", "HEAD"):
-            bucket, _, key = path.lstrip("/").partition("/")
-            if bucket and key and anonymous_read_allowed(bucket, key):
-                return Caller(None, None, "us-east-1")
+            try:
+                operation = operations.identify(
+                    "s3",
+                    method,
+                    request_path(environ),
+                    environ.get("QUERY_STRING", ""),
+                    "",
+                    body,
+                    _headers(environ),
+                )
+            except operations.Ambiguous:
+                operation = None
+            if (
+                operation is not None
+                and operation.name in PUBLIC_READS
+                and not operation.params.get("versionId")
+                and anonymous_read_allowed(
+                    operation.params.get("Bucket", ""), operation.params.get("Key", "")
+                )
+            ):
+                return Caller(None, operation, "us-east-1")
         raise _refuse(protocol, "missing")
 
 
@@ -391,6 +506,16 @@ def role_allows(account: str, role_arn: str, action: str, resource: str) -> bool
     """Whether a role's policies allow ``action`` on ``resource`` (the pipeline's checks)."""
     principal = Principal(account, "assumed-role", role_arn.rsplit("/", 1)[-1], "codepipeline")
     return policies.evaluate(principal, action, resource) == "allowed"
+
+
+def request_path(environ: dict) -> str:
+    """The request's path, decoded: WSGI hands it over as the URL's bytes read as latin-1,
+    and S3 keys and function names are UTF-8."""
+    path = environ.get("PATH_INFO", "/")
+    try:
+        return path.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return path
 
 
 def _headers(environ: dict) -> dict[str, str]:

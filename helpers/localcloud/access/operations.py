@@ -13,7 +13,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qsl
 
 import botocore.session
 
@@ -101,6 +101,8 @@ class Operation:
             return log_group_arn(region, account, p["logGroupName"], p.get("logStreamName"))
         if self.service == "cloudformation" and isinstance(p.get("StackName"), str):
             return stack_arn(region, account, p["StackName"])
+        if self.service == "sts" and isinstance(p.get("RoleArn"), str):
+            return p["RoleArn"]  # AssumeRole and its web-identity and SAML forms
         if self.service == "iam":
             for key, kind in (("RoleName", "role"), ("UserName", "user")):
                 if isinstance(p.get(key), str):
@@ -137,18 +139,60 @@ def protocol(service: str) -> str:
     return next((p for p in PROTOCOL_PREFERENCE if p in supported), supported[0])
 
 
+# The query-string parameters of a presigned URL: the signature's, never an operation's input.
+SIGNATURE_PARAMS = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+    }
+)
+FORM = "application/x-www-form-urlencoded"
+FORM_TYPES = (FORM, "multipart/form-data")
+
+
+class Ambiguous(Exception):
+    """A request that could be read as more than one operation (two ``Action`` parameters,
+    parameters in both the query string and the body, an ``X-Amz-Target`` a service doesn't
+    read…). No SDK sends one; AWS's front end refuses it, and so does the local cloud, so
+    that the operation IAM is asked about is the only one that can run."""
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern
+    needs: frozenset  # query keys that must be present: the URI's literals, required members
+    allowed: frozenset  # query keys the operation reads
+    name: str
+    header: str  # a header that must be present (S3's copy source), or ""
+
+
 @functools.cache
-def _routes(service: str) -> list[tuple]:
-    """(method, path regex, required query keys, operation name) for a REST service's
-    operations, most specific first."""
+def _routes(service: str) -> tuple[tuple[_Route, ...], frozenset]:
+    """A REST service's operations as routes, most specific first, and its *selectors*: the
+    query keys that choose an operation (``?acl``, ``?uploads``, ``uploadId``…)."""
     model = _model(service)
     routes = []
+    selectors: set[str] = set()
     for name in model.operation_names:
-        http = model.operation_model(name).http
+        operation = model.operation_model(name)
+        http = operation.http
         path, _, query = http["requestUri"].partition("?")
-        required = tuple(
-            sorted(k.split("=")[0] for k in query.split("&") if k)
-        )  # e.g. ("versioning",) or ("uploads",)
+        literals = {k.split("=")[0] for k in query.split("&") if k}
+        members = operation.input_shape.members if operation.input_shape else {}
+        required = set(operation.input_shape.required_members) if operation.input_shape else set()
+        in_query = {
+            m.serialization.get("name", member): member in required
+            for member, m in members.items()
+            if m.serialization.get("location") == "querystring"
+        }
+        needs = literals | {key for key, is_required in in_query.items() if is_required}
+        selectors |= needs
         pattern = ""
         literal = 0
         for piece in re.split(r"(\{[^}]+\})", path):
@@ -162,11 +206,17 @@ def _routes(service: str) -> list[tuple]:
                 literal += len(piece)
         if not pattern.endswith("/"):
             pattern += "/?"
-        routes.append(
-            (http["method"], re.compile(f"^{pattern}$"), required, name, (len(required), literal))
+        route = _Route(
+            http["method"],
+            re.compile(f"^{pattern}$"),
+            frozenset(needs),
+            frozenset(needs | set(in_query)),
+            name,
+            NEEDS_HEADER.get(name, ""),
         )
-    routes.sort(key=lambda r: r[4], reverse=True)
-    return [r[:4] for r in routes]
+        routes.append(((len(needs), bool(route.header), literal), route))
+    routes.sort(key=lambda r: r[0], reverse=True)
+    return tuple(r for _, r in routes), frozenset(selectors)
 
 
 # S3 operations that share a method and path with another and differ by a header
@@ -174,18 +224,106 @@ NEEDS_HEADER = {"CopyObject": "x-amz-copy-source", "UploadPartCopy": "x-amz-copy
 
 
 def _rest(
-    service: str, method: str, path: str, query: dict, headers: frozenset
+    service: str, method: str, path: str, query: dict, headers: dict
 ) -> tuple[str, dict] | None:
-    for route_method, pattern, required, name in _routes(service):
-        if route_method != method or not all(k in query for k in required):
+    """The operation a REST request names. Query keys that choose another operation than
+    the one the path and method match (``GET /bucket?acl&policy``) make it Ambiguous."""
+    routes, selectors = _routes(service)
+    present = selectors & set(query)
+    wanted = query.get("x-id")  # SDKs name the operation of a shared route (S3's x-id)
+    conflicting = False
+    for route in routes:
+        if route.method != method or not route.needs <= set(query):
             continue
-        if NEEDS_HEADER.get(name, "") not in headers | {""}:
+        if route.header and route.header not in headers:
             continue
-        match = pattern.match(path)
-        if match:
-            params = {k: unquote(v) for k, v in match.groupdict().items()}
-            return name, params
+        if wanted is not None and wanted != route.name:
+            continue
+        match = route.pattern.match(path)
+        if not match:
+            continue
+        if not present <= route.allowed:
+            conflicting = True
+            continue
+        params = dict(match.groupdict())  # the path is decoded already
+        return route.name, params
+    if conflicting:
+        raise Ambiguous("Conflicting query string parameters: " + ", ".join(sorted(present)))
     return None
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    return parse_qsl(text, keep_blank_values=True)
+
+
+def _once(pairs: list[tuple[str, str]], where: str) -> dict[str, str]:
+    """Parameters as a dict; a name given twice is Ambiguous (moto reads the first, other
+    parsers the last)."""
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in params:
+            raise Ambiguous(f"The parameter {key} appears more than once in the {where}.")
+        params[key] = value
+    return params
+
+
+def _name(service: str) -> str:
+    """The service's name as AWS writes it (IAM, Lambda, CloudWatch Logs…)."""
+    return _model(service).metadata.get("serviceId") or service
+
+
+def _content_type(headers: dict) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _query_protocol(service: str, query_string: str, body: bytes, headers: dict) -> dict:
+    """The parameters of a query-protocol request (IAM, STS, CloudFormation): all in the
+    query string, or all in an application/x-www-form-urlencoded body."""
+    if headers.get("x-amz-target"):
+        raise Ambiguous(f"{_name(service)} does not read X-Amz-Target; the operation is Action.")
+    query = _once(
+        [(k, v) for k, v in _pairs(query_string) if k not in SIGNATURE_PARAMS], "query string"
+    )
+    if not body:
+        return query
+    kind = _content_type(headers)
+    if kind != FORM:
+        raise Ambiguous(
+            f"{_name(service)} reads a request's parameters from the query string or from an "
+            f"{FORM} body, not from a {kind or 'body without a Content-Type'} body."
+        )
+    form = _once(_pairs(body.decode("utf-8", "replace")), "body")
+    if query:
+        raise Ambiguous(
+            "The request has parameters in both the query string and the body: "
+            + ", ".join(sorted(set(query) | set(form)))
+        )
+    return form
+
+
+def _json_target(service: str, target: str) -> str | None:
+    """The operation an X-Amz-Target names, which must be of this service."""
+    prefix, _, name = target.rpartition(".")
+    expected = _model(service).metadata.get("targetPrefix")
+    if not target:
+        return None
+    if prefix != expected:
+        raise Ambiguous(
+            f"The X-Amz-Target {target} is not an operation of {_name(service)}, the service "
+            "the request is signed for."
+        )
+    return name if name in _model(service).operation_names else None
+
+
+def _no_other_reading(kind: str, service: str, query: dict, headers: dict) -> None:
+    """What JSON and REST services never read, but a second parser could take for the
+    operation: an Action parameter or header, a form body, X-Amz-Target on a REST service."""
+    if "Action" in query or "action" in headers:
+        raise Ambiguous(f"{_name(service)} does not read an Action parameter.")
+    if _content_type(headers) in FORM_TYPES:
+        raise Ambiguous(f"{_name(service)} does not read a {_content_type(headers)} body.")
+    if kind != "json" and headers.get("x-amz-target"):
+        raise Ambiguous(f"{_name(service)} does not read X-Amz-Target.")
 
 
 def identify(
@@ -195,24 +333,35 @@ def identify(
     query_string: str,
     target: str,
     body: bytes,
-    headers: frozenset = frozenset(),
+    headers: dict | frozenset = frozenset(),
 ) -> Operation | None:
-    """The operation of a request to ``service`` (its signing name), or None if unknown.
-    ``headers``: the lower-case names of the request's headers."""
+    """The operation of a request to ``service`` (its signing name), or None if it names none
+    of the service's operations; Ambiguous if it could be read as more than one.
+    ``headers``: the request's headers by lower-case name."""
+    if not isinstance(headers, dict):
+        headers = dict.fromkeys(headers, "")
+    if target and "x-amz-target" not in headers:
+        headers = {**headers, "x-amz-target": target}
+    if _model(service) is None:
+        return None
     kind = protocol(service)
-    query = {k: v[-1] for k, v in parse_qs(query_string, keep_blank_values=True).items()}
-    if kind == "json" or (target and "." in target):
-        name = target.rpartition(".")[2]
+    if kind in ("query", "ec2"):
+        params = _query_protocol(service, query_string, body, headers)
+        name = params.get("Action")
+        return Operation(service, name, "query", params) if name else None
+    query = _once(
+        [(k, v) for k, v in _pairs(query_string) if k not in SIGNATURE_PARAMS], "query string"
+    )
+    _no_other_reading(kind, service, query, headers)
+    if kind == "json":
+        name = _json_target(service, target)
+        if name is None:
+            return None
         try:
             params = json.loads(body or b"{}")
         except ValueError:
             params = {}
         return Operation(service, name, "json", params if isinstance(params, dict) else {})
-    if kind in ("query", "ec2"):
-        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        params = {**query, **form}
-        name = params.get("Action")
-        return Operation(service, name, "query", params) if name else None
     found = _rest(service, method, path, query, headers)
     if found is None:
         return None

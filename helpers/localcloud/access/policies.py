@@ -118,29 +118,102 @@ def evaluate(
     return "allowed" if allowed else "implicit"
 
 
-def trusts_service(trust_policy, service: str) -> bool:
-    """Whether a role's trust policy lets ``service`` (e.g. lambda.amazonaws.com) assume it."""
+def _statements(document) -> list[dict]:
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    statements = [statements] if isinstance(statements, dict) else statements
+    return [s for s in statements if isinstance(s, dict)]
+
+
+def _as_strings(value) -> list[str]:
+    value = [value] if isinstance(value, str) else value
+    return [v for v in value or [] if isinstance(v, str)] if isinstance(value, list) else []
+
+
+# What a trust statement's principal matched: the caller by its own ARN (or "*"), which is a
+# grant on its own; the caller's account, which leaves the grant to its identity policies.
+NAMED, ACCOUNT = "named", "account"
+
+
+def _principal_match(principal, caller: Principal | None, service: str | None) -> str | None:
+    """How a trust statement's Principal names the caller (a principal, or a service)."""
+    if principal == "*":
+        return NAMED
+    if not isinstance(principal, dict):
+        return None
+    if service is not None:
+        return NAMED if service in _as_strings(principal.get("Service")) else None
+    if caller is None:
+        return None
+    names = _as_strings(principal.get("AWS"))
+    if "*" in names:
+        return NAMED
+    own = {caller.arn}
+    if caller.kind == "assumed-role":  # a session is named by its role's ARN too
+        own.add(f"arn:aws:iam::{caller.account}:role/{caller.name}")
+    if own & set(names):
+        return NAMED
+    if {caller.account, f"arn:aws:iam::{caller.account}:root"} & set(names):
+        return ACCOUNT
+    return None
+
+
+CONDITION_OPERATORS = ("StringEquals", "StringLike", "ArnEquals", "ArnLike")
+
+
+def _trust_conditions_hold(statement: dict, context: dict[str, str]) -> bool:
+    """The conditions of a trust statement the local cloud can test: StringEquals, StringLike,
+    ArnEquals and ArnLike on the keys of ``context`` (sts:ExternalId, aws:SourceAccount,
+    aws:SourceArn, aws:PrincipalArn…). Any other condition is taken not to hold, so a
+    statement that depends on one grants nothing here (fail closed)."""
+    for operator, tests in (statement.get("Condition") or {}).items():
+        if operator not in CONDITION_OPERATORS or not isinstance(tests, dict):
+            return False
+        for key, wanted in tests.items():
+            value = context.get(key.lower())
+            patterns = _as_strings(wanted)
+            if value is None or not patterns:
+                return False
+            if operator.endswith("Equals") and value not in patterns:
+                return False
+            if operator.endswith("Like") and not any(_Statement._match(p, value) for p in patterns):
+                return False
+    return True
+
+
+def trust_verdict(
+    trust_policy,
+    caller: Principal | None = None,
+    service: str | None = None,
+    context: dict[str, str] | None = None,
+) -> str | None:
+    """What a role's trust policy says about ``caller`` (or ``service``) assuming it: NAMED
+    (a statement allows the caller itself, or everyone), ACCOUNT (it allows the caller's
+    account: the caller's identity policies must allow sts:AssumeRole too), ``"deny"`` (a Deny
+    statement names it), or None (nothing allows it)."""
     try:
         document = _as_dict(trust_policy)
-    except ValueError:
-        return False
-    statements = document.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    trusted = False
-    for statement in statements:
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if not any(_Statement._match(a, "sts:AssumeRole") for a in actions if isinstance(a, str)):
+    except (TypeError, ValueError):
+        return None
+    context = {k.lower(): v for k, v in (context or {}).items()}
+    verdict = None
+    for statement in _statements(document):
+        actions = _as_strings(statement.get("Action"))
+        if not any(_Statement._match(a, "sts:AssumeRole") for a in actions):
             continue
-        principal = statement.get("Principal", {})
-        services = principal.get("Service", []) if isinstance(principal, dict) else []
-        services = [services] if isinstance(services, str) else services
-        named = principal == "*" or service in services
-        if named and statement.get("Effect") == "Deny":
-            return False
-        trusted = trusted or (named and statement.get("Effect") == "Allow")
-    return trusted
+        match = _principal_match(statement.get("Principal"), caller, service)
+        if match is None or not _trust_conditions_hold(statement, context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return "deny"
+        if statement.get("Effect") == "Allow" and verdict != NAMED:
+            verdict = match
+    return verdict
+
+
+def trusts_service(trust_policy, service: str, context: dict[str, str] | None = None) -> bool:
+    """Whether a role's trust policy lets ``service`` (e.g. lambda.amazonaws.com) assume it;
+    ``context``: what the service says about itself (aws:SourceAccount, aws:SourceArn)."""
+    return trust_verdict(trust_policy, service=service, context=context) == NAMED
 
 
 def role_trust_policy(account: str, role_arn: str):

@@ -33,6 +33,15 @@ class Malformed(Exception):
     """A signature that can't even be read (wrong algorithm, missing parts)."""
 
 
+class QueryParameters(Malformed):
+    """A presigned URL whose X-Amz-Expires is out of range (S3's
+    AuthorizationQueryParametersError)."""
+
+
+# A SigV4 signing key is valid for seven days, so no presigned URL may be valid for longer.
+MAX_EXPIRES_S = 7 * 24 * 3600
+
+
 class Expired(Exception):
     """A presigned URL past its expiry, or a request dated too far from now."""
 
@@ -80,10 +89,17 @@ def read(headers: dict[str, str], query_string: str) -> Signed | None:
     scope = query.get("X-Amz-Credential", "").split("/")
     if len(scope) != 5:
         raise Malformed("X-Amz-Credential")
-    try:
-        expires = int(query.get("X-Amz-Expires", "0"))
-    except ValueError as error:
-        raise Malformed("X-Amz-Expires") from error
+    expires_text = query.get("X-Amz-Expires", "")
+    if not expires_text.lstrip("-").isdigit():
+        raise QueryParameters("X-Amz-Expires should be a number")
+    expires = int(expires_text)
+    if expires < 0:
+        raise QueryParameters("X-Amz-Expires must be non-negative")
+    if expires > MAX_EXPIRES_S:
+        raise QueryParameters(
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            f"X-Amz-Expires must be less than {MAX_EXPIRES_S} seconds"
+        )
     return Signed(
         scope[0],
         scope[1],
@@ -143,10 +159,7 @@ def expected_signature(
     if signed.presigned:
         pairs = [p for p in raw_query.split("&") if p and not p.startswith("X-Amz-Signature=")]
         raw_query = "&".join(pairs)
-        default_hash = "UNSIGNED-PAYLOAD" if signed.service == "s3" else _sha256(body)
-    else:
-        default_hash = _sha256(body)
-    payload_hash = headers.get("x-amz-content-sha256") or default_hash
+    payload_hash = _payload_hash(signed, headers, body)
     canonical = "\n".join(
         [
             method.upper(),
@@ -160,6 +173,18 @@ def expected_signature(
     request = AWSRequest(method=method, url="http://localhost/")
     request.context["timestamp"] = signed.timestamp
     return auth.signature(auth.string_to_sign(request, canonical), request)
+
+
+def _payload_hash(signed: Signed, headers: dict[str, str], body: bytes) -> str:
+    """The payload line of the canonical request. Only S3 takes it from X-Amz-Content-SHA256
+    (a hash it checks against the body, UNSIGNED-PAYLOAD, or a streaming form); every other
+    service hashes the body it received, so a signature never vouches for another body."""
+    if signed.service != "s3":
+        return _sha256(body)
+    declared = headers.get("x-amz-content-sha256")
+    if declared:
+        return declared
+    return "UNSIGNED-PAYLOAD" if signed.presigned else _sha256(body)
 
 
 def _sha256(body: bytes) -> str:

@@ -17,11 +17,10 @@ from . import exceptions as exc
 from .executions import ActionRun, PipelineExecution
 from .jobs import NO_RESULT_MESSAGE, JobBoard
 from .pipelines import Pipeline, PipelineStore
-from .scheduler import Scheduler
+from .scheduler import PIPELINE_SERVICE, Scheduler
 from .variables import pipeline_variables
 
 __all__ = ["NO_RESULT_MESSAGE", "PipelineEngine"]
-PIPELINE_SERVICE = "codepipeline.amazonaws.com"
 
 
 class PipelineEngine:
@@ -83,7 +82,8 @@ class PipelineEngine:
         from ..access.policies import role_trust_policy, trusts_service
 
         trust = role_trust_policy(self.account_id, role)
-        if trust is None or not trusts_service(trust, PIPELINE_SERVICE):
+        context = {"aws:SourceAccount": self.account_id}
+        if trust is None or not trusts_service(trust, PIPELINE_SERVICE, context):
             raise exc.InvalidStructureException(
                 f"CodePipeline is not authorized to perform AssumeRole on role {role}"
             )

@@ -48,6 +48,9 @@ UPDATED_MESSAGE = (
     "new version."
 )
 
+# The principal CodePipeline assumes a pipeline's service role as.
+PIPELINE_SERVICE = "codepipeline.amazonaws.com"
+
 
 class Scheduler:
     """Runs the executions of the pipelines of one region."""
@@ -426,6 +429,7 @@ class Scheduler:
             config = self._resolve(run)
             if provider is not None:
                 run.touch(entity_url=provider.entity_url(config))
+            self._assume_service_role(run)
             for artifact in run.inputs:
                 self._require(run, "s3:GetObject", arns.s3_arn(artifact.bucket, artifact.key))
             for artifact in run.outputs:
@@ -492,6 +496,24 @@ class Scheduler:
         return resolved
 
     # -- the service role -------------------------------------------------------------------
+    def _assume_service_role(self, run: ActionRun) -> None:
+        """Each action runs as the pipeline's service role, which CodePipeline assumes: the
+        role's trust policy must (still: it may have changed since CreatePipeline) let
+        codepipeline.amazonaws.com assume it."""
+        if not self.enforce_iam:
+            return
+        from ..access.policies import role_trust_policy, trusts_service
+
+        role = run.execution.declaration.get("roleArn", "")
+        pipeline = arns.pipeline_arn(self.region, self.account_id, run.execution.pipeline_name)
+        context = {"aws:SourceAccount": self.account_id, "aws:SourceArn": pipeline}
+        trust = role_trust_policy(self.account_id, role)
+        if not trusts_service(trust, PIPELINE_SERVICE, context):
+            raise ActionFailed(
+                f"CodePipeline is not authorized to perform AssumeRole on role {role}",
+                "PermissionError",
+            )
+
     def _require(self, run: ActionRun, action: str, resource: str) -> None:
         """The pipeline acts with its service role: fail the action if the role's policies
         don't allow ``action`` on ``resource``."""
@@ -521,7 +543,15 @@ class Scheduler:
         """Temporary credentials of the pipeline's service role, for the job's artifacts."""
         role = run.execution.declaration.get("roleArn", "")
         if self._issue_credentials is not None and role:
-            issued = self._issue_credentials(role, f"codepipeline-{run.id[:8]}", 3600)
+            issued = self._issue_credentials(
+                role,
+                f"codepipeline-{run.id[:8]}",
+                3600,
+                service=PIPELINE_SERVICE,
+                source_arn=arns.pipeline_arn(
+                    self.region, self.account_id, run.execution.pipeline_name
+                ),
+            )
             return {
                 "accessKeyId": issued["AccessKeyId"],
                 "secretAccessKey": issued["SecretAccessKey"],
