@@ -34,6 +34,7 @@ from .access import credentials, dispatch, sigv4  # noqa: E402
 from .access.gate import Caller, Gate, Refused, RoleNotAssumable, browser_refusal  # noqa: E402
 from .access.policies import role_trust_policy, trusts_service  # noqa: E402
 from .awslambda import responses as lambda_responses  # noqa: E402
+from .awslambda.asynchronous import AWS_JOB_TIMEOUT_S  # noqa: E402
 from .awslambda.exceptions import InvalidParameterValueException  # noqa: E402
 from .awslambda.runtime import LambdaRuntime  # noqa: E402
 from .codepipeline.models import PipelineEngine  # noqa: E402
@@ -225,6 +226,8 @@ class LocalCloudApp:
             issue_credentials=self._function_session,
             can_log=self.gate.role_may_log,
             idle_timeout_s=idle_timeout_s,
+            # AWS's waits (async retries, event age) scaled as the job time-out is
+            time_scale=job_timeout_s / AWS_JOB_TIMEOUT_S,
             environments_file=(
                 os.path.join(state_dir, "environments.json") if state_dir is not None else None
             ),

@@ -7,7 +7,11 @@ Lambda's service model gives the error.
 
 from __future__ import annotations
 
+import json
+
 from ..errors import AwsError
+
+RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 
 
 class LambdaError(AwsError):
@@ -150,3 +154,17 @@ class InvalidZipFileException(LambdaError):
     @classmethod
     def package(cls) -> InvalidZipFileException:
         return cls("Lambda was unable to unzip the deployment package.")
+
+
+class TooManyRequestsException(LambdaError):
+    """Invoke over the function's reserved concurrency (reserved concurrency 0 throttles every
+    invocation). AWS's body carries ``Reason`` beside the message."""
+
+    status = 429
+
+    def __init__(self, message: str = "Rate Exceeded.", reason: str = RESERVED_LIMIT):
+        super().__init__(message)
+        self.reason = reason
+
+    def rest_json_body(self) -> bytes:
+        return json.dumps({"Reason": self.reason, "Type": "User", "message": self.message}).encode()

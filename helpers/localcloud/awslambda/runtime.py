@@ -15,18 +15,18 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from moto.awslambda.exceptions import UnknownFunctionException
 
 from .. import arns, backends
 from ..errors import AwsError
-from . import logging_config, packages, states
+from . import asynchronous, logging_config, packages, states
 from .exceptions import (
     InvalidZipFileException,
     ResourceConflictException,
     ResourceNotFoundException,
+    TooManyRequestsException,
 )
 from .leftovers import EnvironmentRecord
 from .models import FunctionSpec, Invocation
@@ -62,6 +62,7 @@ class LambdaRuntime:
         can_log=None,
         idle_timeout_s: float | None = None,
         environments_file: str | None = None,
+        time_scale: float = 60.0 / asynchronous.AWS_JOB_TIMEOUT_S,
     ):
         self.endpoint = endpoint
         self.python_client = choose_python_client(python_client)
@@ -74,7 +75,9 @@ class LambdaRuntime:
         self._idle: dict[FunctionSpec, list[Worker]] = {}
         self._busy: dict[FunctionSpec, int] = {}
         self._code_lock = threading.Lock()
-        self._async = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
+        # invocations running now, per function (all its versions): reserved concurrency
+        self._running: dict[tuple[str, str], int] = {}
+        self._events = asynchronous.EventQueue(self._invoke_event, self._event_settings, time_scale)
         self.closed = False
         self.idle_timeout_s = (
             idle_timeout_s if idle_timeout_s is not None else idle_timeout_from_environment()
@@ -246,6 +249,14 @@ class LambdaRuntime:
         the event ``{}``, as on AWS."""
         fn = self.invocable(region, name, qualifier)
         spec = self.spec_for(region, fn)
+        key = self._claim_concurrency(region, fn)
+        try:
+            return self._run(spec, fn, payload, request_id)
+        finally:
+            with self._lock:
+                self._running[key] -= 1
+
+    def _run(self, spec: FunctionSpec, fn, payload: bytes, request_id: str | None) -> Invocation:
         invocation = Invocation(
             payload=payload or b"{}", function_arn=fn.function_arn, timeout_s=spec.timeout_s
         )
@@ -272,15 +283,29 @@ class LambdaRuntime:
         result that will never come."""
         self.invocable(region, name, qualifier)
         request_id = str(uuid.uuid4())
-
-        def run() -> None:
-            try:
-                self.invoke(region, name, payload, qualifier, request_id=request_id)
-            except AwsError:
-                pass  # deleted meanwhile: AWS drops the event too (no DLQ configured)
-
-        self._async.submit(run)
+        self._events.put(asynchronous.Event(region, name, payload, qualifier, request_id))
         return request_id
+
+    def _invoke_event(self, region, name, payload, qualifier, request_id) -> Invocation:
+        return self.invoke(region, name, payload, qualifier, request_id=request_id)
+
+    def _event_settings(self, region: str, name: str, qualifier: str | None):
+        return asynchronous.settings_of(self.resolve(region, name))
+
+    def _claim_concurrency(self, region: str, fn) -> tuple[str, str]:
+        """Count one more invocation of the function, or refuse it as Lambda does when its
+        reserved concurrency is used up (reserved concurrency 0 throttles every call)."""
+        key = (region, fn.function_name)
+        try:
+            reserved = self.resolve(region, fn.function_name).reserved_concurrency
+        except AwsError:
+            reserved = None
+        with self._lock:
+            running = self._running.get(key, 0)
+            if reserved is not None and running >= int(reserved):
+                raise TooManyRequestsException()
+            self._running[key] = running + 1
+        return key
 
     def close(self) -> None:
         self._closing.set()
@@ -290,7 +315,7 @@ class LambdaRuntime:
                 for worker in workers:
                     worker.retire()
             self._idle.clear()
-        self._async.shutdown(wait=False, cancel_futures=True)
+        self._events.close()
 
 
 def _logging(fn) -> dict:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +23,17 @@ from urllib.parse import quote
 from .. import arns, backends
 from ..backends import ArtifactError
 from ..errors import AwsError
-from .executions import ActionRun, utcnow
+from .executions import ActionRun
 from .jobs import NO_RESULT_MESSAGE, Job, JobBoard
 
 REVISION_SUMMARY_METADATA = "x-amz-meta-codepipeline-artifact-revision-summary"
 MAX_ACTION_DURATION = timedelta(hours=24)  # a Lambda action's total, continuations included
+AWS_JOB_TIMEOUT = timedelta(minutes=20)  # a job without a result times out (CodePipeline quotas)
+# CodePipeline contacts a continuing function again "periodically" and publishes no interval.
+# The local cloud waits this long between a continuation and the next job
+# (LOCALCLOUD_CONTINUATION_DELAY_S), so a function that continues for ever costs a laptop a
+# warm invocation every few seconds, not a core.
+DEFAULT_CONTINUATION_DELAY_S = 2.0
 CONSOLE = "https://console.aws.amazon.com"
 LOG_SLACK_MS = 10_000  # log events may be stamped a little before the job opened
 # The most an S3 deploy action with Extract unzips: AWS publishes no such quota (only 5 GB for
@@ -55,6 +63,20 @@ class ActionServices:
     lock: threading.RLock
     require: Callable[[ActionRun, str, str], None]  # (run, IAM action, resource ARN)
     artifact_credentials: Callable[[ActionRun], dict]
+
+    @property
+    def continuation_delay_s(self) -> float:
+        value = os.environ.get("LOCALCLOUD_CONTINUATION_DELAY_S", "").strip()
+        return float(value) if value else DEFAULT_CONTINUATION_DELAY_S
+
+    @property
+    def max_action_s(self) -> float:
+        """24 hours, scaled as the job time-out is (72 minutes beside its 60 s), unless
+        LOCALCLOUD_MAX_ACTION_S says otherwise."""
+        value = os.environ.get("LOCALCLOUD_MAX_ACTION_S", "").strip()
+        if value:
+            return float(value)
+        return self.job_timeout_s * (MAX_ACTION_DURATION / AWS_JOB_TIMEOUT)
 
 
 class S3Source:
@@ -194,7 +216,7 @@ class LambdaInvoke:
         )
         token: str | None = None
         reported_id: str | None = None  # the externalExecutionId the function last reported
-        deadline = utcnow() + MAX_ACTION_DURATION
+        started = time.monotonic()
         while True:
             with services.lock:
                 if run.status != "InProgress":
@@ -233,10 +255,27 @@ class LambdaInvoke:
                 if not token:
                     run.output_variables = job.success["outputVariables"]
                     return
-            if utcnow() > deadline:
+            limit = services.max_action_s
+            if time.monotonic() - started + services.continuation_delay_s > limit:
                 raise ActionFailed(
-                    f"The AWS Lambda function {function} did not finish within 24 hours."
+                    f"The AWS Lambda function {function} did not finish within 24 hours, the "
+                    "most an AWS Lambda invoke action may run, continuations included "
+                    f"(on the local cloud: {_duration(limit)}). Make the function report "
+                    "success or failure without a continuation token sooner."
                 )
+            if not self._pause(run, services.continuation_delay_s):
+                return
+
+    def _pause(self, run: ActionRun, seconds: float) -> bool:
+        """Wait before the next job of a continuing action; False if the action ended
+        meanwhile (stopped, or its execution superseded)."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, 0.25))
+            with self.services.lock:
+                if run.status != "InProgress":
+                    return False
+        return True
 
     def _event(self, job: Job, config: dict) -> dict:
         """The event the function gets (the page's "Example JSON event")."""
@@ -279,6 +318,10 @@ class LambdaInvoke:
         )
         with self.services.lock:
             run.touch(external_url=url)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
 
 
 def function_name(reference: str) -> str:
