@@ -41,12 +41,7 @@ def starts(aws, function: str) -> list[str]:
         streams = log_messages(aws, function)
     except aws("logs").exceptions.ResourceNotFoundException:
         return []
-    return [
-        line
-        for stream in streams
-        for line in stream
-        if line.startswith("START RequestId:")
-    ]
+    return [line for stream in streams for line in stream if line.startswith("START RequestId:")]
 
 
 def test_a_raising_action_function_runs_three_times_with_one_request_id(aws, roles):
