@@ -29,7 +29,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import ThreadedWSGIServer  # noqa: E402
 
-from . import backends, cloudwatchlogs, s3public  # noqa: E402
+from . import backends, cloudwatchlogs, s3public, stepfunctions  # noqa: E402
 from .access import credentials, dispatch, sigv4  # noqa: E402
 from .access.gate import Caller, Gate, Refused, RoleNotAssumable, browser_refusal  # noqa: E402
 from .access.policies import role_trust_policy, trusts_service  # noqa: E402
@@ -209,6 +209,8 @@ class LocalCloudApp:
         cloudwatchlogs.install()
         lambda_responses.install()  # function states (Pending, InProgress) on moto's functions
         self.gate = Gate(backends.ACCOUNT_ID, enforce_iam)
+        # Step Functions executions run, their Tasks signed with the execution's role
+        stepfunctions.install(endpoint, self.gate.issue_role_session)
         # The state directory keeps everything across restarts (persistence/): loaded back
         # before anything is served, saved as requests change it.
         self.persistence: Persistence | None = None
@@ -385,8 +387,11 @@ class LocalCloudApp:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         service, _ = _scope(environ)
         path = environ.get("PATH_INFO", "")
+        caller = environ.get("localcloud.caller")
+        named = getattr(getattr(caller, "operation", None), "name", None)
         operation = (
-            target.rpartition(".")[2]
+            named
+            or target.rpartition(".")[2]
             or parse_qs((_read_body(environ) or b"").decode("utf-8", "replace")).get(
                 "Action", [f"{environ.get('REQUEST_METHOD')} {path}"]
             )[0]
