@@ -138,11 +138,29 @@ def ensure_running() -> str:
     wanted = int(os.environ.get("LOCALCLOUD_PORT", DEFAULT_PORT))
     port = wanted if _port_is_free(wanted) else free_port()
     process, endpoint = start(port, log_path=str(state.parent / "localcloud.log"))
-    # written whole or not at all: a kernel re-reads it to follow a restart (workbook.py)
-    partial = state.with_suffix(".partial")
-    partial.write_text(json.dumps({"endpoint": endpoint, "pid": process.pid}))
-    os.replace(partial, state)
+    record_endpoint(endpoint, process.pid)
     return endpoint
+
+
+def record_endpoint(endpoint: str, pid: int) -> None:
+    """Where the local cloud of this state directory answers, and its process: the server
+    writes it when ready, however it was started (foreground or background)."""
+    state = _state_file()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    # written whole or not at all: a kernel re-reads it to follow a restart (workbook.py)
+    partial = state.with_suffix(f".{pid}.partial")
+    partial.write_text(json.dumps({"endpoint": endpoint, "pid": pid}))
+    os.replace(partial, state)
+
+
+def forget_endpoint(pid: int) -> None:
+    """A local cloud that exits removes its record, if the record is still its own."""
+    state = _state_file()
+    try:
+        if int(json.loads(state.read_text())["pid"]) == pid:
+            state.unlink(missing_ok=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
 
 
 def stop(timeout_s: float = 15.0) -> bool:

@@ -8,7 +8,15 @@ import shlex
 import signal
 import sys
 
-from . import ensure_running, owner_credentials, state_dir, stop
+from . import (
+    ensure_running,
+    forget_endpoint,
+    is_healthy,
+    owner_credentials,
+    record_endpoint,
+    state_dir,
+    stop,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m helpers.localcloud",
         description="Serve the workbook's local cloud on 127.0.0.1 until SIGINT/SIGTERM.",
     )
-    parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (4566)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port on 127.0.0.1 (4566); with --env, the port of the local cloud to reach",
+    )
     parser.add_argument(
         "--job-timeout",
         type=float,
@@ -80,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         print(ensure_running())
         return 0
     if args.env:
-        endpoint = ensure_running()
+        endpoint = f"http://127.0.0.1:{args.port}" if args.port else None
+        if endpoint is None or not is_healthy(endpoint):
+            if args.port:
+                os.environ["LOCALCLOUD_PORT"] = str(args.port)
+            endpoint = ensure_running()
         for name, value in owner_credentials().env(endpoint).items():
             print(f"export {name}={shlex.quote(value)}")
         return 0
@@ -100,13 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     from .server import serve
 
     def ready(endpoint: str) -> None:
+        # however it was started, --env, --stop and the notebooks find it here
+        record_endpoint(endpoint, os.getpid())
         print(f"Local cloud ready on {endpoint} (Ctrl+C to stop)", flush=True)
 
     from .persistence import StateDirectoryInUse
 
     try:
         serve(
-            args.port,
+            args.port or 4566,
             args.job_timeout,
             ready,
             args.python_client,
@@ -120,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     except StateDirectoryInUse as error:
         print(error, file=sys.stderr)
         return 1
+    finally:
+        forget_endpoint(os.getpid())
     return 0
 
 

@@ -71,7 +71,10 @@ def read_object(bucket: str, key: str) -> S3Object:
 
 
 def versioning_enabled(bucket: str) -> bool:
-    return s3().get_bucket_versioning(bucket) == "Enabled"
+    try:
+        return s3().get_bucket_versioning(bucket) == "Enabled"
+    except MissingBucket as err:
+        raise ArtifactError(f"The bucket named {bucket} does not exist.") from err
 
 
 def write_object(bucket: str, key: str, body: bytes, content_type: str | None = None) -> None:

@@ -16,7 +16,7 @@ import zipfile
 from .. import backends, validation
 from ..access.operations import Operation
 from ..errors import AwsError
-from . import logging_config, states
+from . import logging_config, paging, states
 from .exceptions import (
     InvalidParameterValueException,
     InvalidRequestContentException,
@@ -68,6 +68,7 @@ def install() -> None:
     LoggingConfig moto drops (``logging_config.py``)."""
     states.install()
     logging_config.install()
+    paging.install()
 
 
 # -- before moto --------------------------------------------------------------------------

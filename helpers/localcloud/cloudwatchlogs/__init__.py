@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
-from moto.logs.exceptions import InvalidParameterException
-from moto.logs.models import LogGroup
+import botocore.session
+from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
+from moto.logs.models import LogGroup, LogsBackend
 
 from .filter_patterns import compile_pattern
 
@@ -85,5 +87,38 @@ def filter_log_events(
     return page, token, searched
 
 
+def _retention_days() -> tuple[int, ...]:
+    """The retention periods CloudWatch Logs accepts: the model lists them in the ``Days``
+    shape's documentation (the shape itself is a plain integer)."""
+    model = botocore.session.get_session().get_service_model("logs")
+    text = model.shape_for("Days").documentation.split("Possible values are:", 1)[1]
+    return tuple(int(n) for n in re.findall(r"\d+", text.split(".", 1)[0]))
+
+
+RETENTION_DAYS = _retention_days()
+_moto_put_retention_policy = LogsBackend.put_retention_policy
+_moto_group_log_events = LogGroup.get_log_events
+
+
+def put_retention_policy(self, log_group_name: str, retention_in_days) -> None:
+    """AWS refuses a period it doesn't offer (8 days, say) with the model's value set."""
+    if int(retention_in_days) not in RETENTION_DAYS:
+        raise InvalidParameterException(
+            f"1 validation error detected: Value '{retention_in_days}' at 'retentionInDays' "
+            "failed to satisfy constraint: Member must satisfy enum value set: "
+            f"[{', '.join(str(n) for n in RETENTION_DAYS)}]"
+        )
+    _moto_put_retention_policy(self, log_group_name, retention_in_days)
+
+
+def get_log_events(self, log_stream_name: str, *args, **kwargs):
+    """A missing stream is named as the stream, not the group (moto says "log group")."""
+    if log_stream_name not in self.streams:
+        raise ResourceNotFoundException("The specified log stream does not exist.")
+    return _moto_group_log_events(self, log_stream_name, *args, **kwargs)
+
+
 def install() -> None:
     LogGroup.filter_log_events = filter_log_events
+    LogGroup.get_log_events = get_log_events
+    LogsBackend.put_retention_policy = put_retention_policy

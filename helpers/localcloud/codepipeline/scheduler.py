@@ -14,7 +14,9 @@ from __future__ import annotations
 import itertools
 import secrets
 import string
+import sys
 import threading
+import traceback
 import uuid
 from datetime import timedelta
 from itertools import groupby
@@ -50,6 +52,17 @@ UPDATED_MESSAGE = (
 
 # The principal CodePipeline assumes a pipeline's service role as.
 PIPELINE_SERVICE = "codepipeline.amazonaws.com"
+
+
+def internal_error() -> str:
+    """What an action or execution shows when the engine itself failed: the traceback goes to
+    the local cloud's log, the learner sees where to find it (never an internal repr)."""
+    traceback.print_exc(file=sys.stderr)
+    return (
+        "The action failed because the local cloud's pipeline engine hit an internal error; "
+        ".localcloud/localcloud.log has the details. Release again, or run it against AWS "
+        "(WORKBOOK_TARGET=aws)."
+    )
 
 
 class Scheduler:
@@ -313,8 +326,8 @@ class Scheduler:
                     ]
                     summary = (failed[0].error or {}).get("message") if failed else None
                     break
-        except Exception as error:  # an engine bug must not leave the execution InProgress
-            outcome, summary = "Failed", f"Local cloud error: {error!r}"
+        except Exception:  # an engine bug must not leave the execution InProgress
+            outcome, summary = "Failed", internal_error()
         with self._lock:
             if execution.stop_requested and outcome in ("Succeeded", "Failed"):
                 outcome = "Stopped"
@@ -451,13 +464,11 @@ class Scheduler:
                         external_id=failure.external_id or run.external_id,
                     )
             return
-        except Exception as error:  # an engine bug fails the action, saying so, never hangs it
+        except Exception:  # an engine bug fails the action, saying so, never hangs it
+            message = internal_error()
             with self._lock:
                 if run.status == "InProgress":
-                    run.touch(
-                        status="Failed",
-                        error={"code": "JobFailed", "message": f"Local cloud error: {error!r}"},
-                    )
+                    run.touch(status="Failed", error={"code": "JobFailed", "message": message})
             return
         with self._lock:
             if run.status == "InProgress":
