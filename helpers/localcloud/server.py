@@ -33,6 +33,7 @@ from . import backends, cloudwatchlogs, s3public, stepfunctions  # noqa: E402
 from .access import credentials, dispatch, sigv4  # noqa: E402
 from .access.gate import Caller, Gate, Refused, RoleNotAssumable, browser_refusal  # noqa: E402
 from .access.policies import role_trust_policy, trusts_service  # noqa: E402
+from .awslambda import code_location  # noqa: E402
 from .awslambda import responses as lambda_responses  # noqa: E402
 from .awslambda.asynchronous import AWS_JOB_TIMEOUT_S  # noqa: E402
 from .awslambda.exceptions import InvalidParameterValueException  # noqa: E402
@@ -208,6 +209,7 @@ class LocalCloudApp:
         s3public.install()  # a HEAD of a public object is a GetObject, as IAM names it
         cloudwatchlogs.install()
         lambda_responses.install()  # function states (Pending, InProgress) on moto's functions
+        code_location.install(endpoint)  # Code.Location downloads the package from here
         self.gate = Gate(backends.ACCOUNT_ID, enforce_iam)
         # Step Functions executions run, their Tasks signed with the execution's role
         stepfunctions.install(endpoint, self.gate.issue_role_session)
@@ -258,6 +260,10 @@ class LocalCloudApp:
             return self._reply(start_response, 403, {"Content-Type": "application/json"}, body)
         if path == HEALTH_PATH:
             return self._reply(start_response, 200, {}, json.dumps(self.health()).encode())
+        if path.startswith(code_location.PATH_PREFIX) and environ["REQUEST_METHOD"] == "GET":
+            # GetFunction's Code.Location: presigned by the local cloud itself
+            status, headers, body = code_location.serve(path, environ.get("QUERY_STRING", ""))
+            return self._reply(start_response, status, headers, body)
         try:
             body = _read_body(environ)
         except BodyTimeout:

@@ -102,3 +102,27 @@ def test_env_finds_a_local_cloud_started_in_the_foreground(tmp_path):
         server.terminate()
         server.wait(30)
     assert not (tmp_path / "endpoint.json").exists(), "an exiting local cloud forgets itself"
+
+
+def test_code_location_downloads_the_package_and_only_as_signed(aws, roles):
+    import base64
+    import hashlib
+    import urllib.error
+    import urllib.request
+
+    name = kit.python_function(aws, roles, "def handler(e, c):\n    return 'packaged'\n")
+    got = aws("lambda").get_function(FunctionName=name)
+    location = got["Code"]["Location"]
+    assert location.startswith(aws("lambda").meta.endpoint_url)
+    with urllib.request.urlopen(location, timeout=10) as reply:  # as a browser or curl would
+        package = reply.read()
+    digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
+    assert digest == got["Configuration"]["CodeSha256"]
+    for altered in (
+        location.replace("Signature=", "Signature=0"),
+        location.replace("Expires=", "Expires=1"),
+        location.split("?")[0],
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(altered, timeout=10)
+        assert refused.value.code == 403
