@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -18,6 +19,9 @@ from helpers.localcloud.access.credentials import OwnerCredentials
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers" / "functions"))
 
 JOB_TIMEOUT_S = 4.0  # short, so the "never reported" tests finish quickly
+# The local clouds the tests start wait 0.5 s between a continuation and the next job (2 s by
+# default): test_async_pacing.py checks the default and the pacing itself.
+os.environ.setdefault("LOCALCLOUD_CONTINUATION_DELAY_S", "0.5")
 
 
 @dataclass(frozen=True)
