@@ -251,6 +251,7 @@ class LocalCloudApp:
                 )
 
     def __call__(self, environ: dict, start_response):
+        environ[dispatch.SERVED_KEY] = True  # moto's dispatch is held to the gate (dispatch.py)
         path = environ.get("PATH_INFO", "")
         refusal = browser_refusal(environ)
         if refusal is None and path.startswith(MOTO_OWN_PATHS):

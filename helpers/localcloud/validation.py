@@ -10,10 +10,10 @@ checks the same constraints from the same model, so bad input fails here as it f
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 import botocore.session
+import regex
 
 
 @functools.cache
@@ -38,8 +38,10 @@ def _show(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern, re.DOTALL)
+def _compiled(pattern: str):
+    """The model's patterns are Java's: ``regex`` reads their ``\\p{L}`` classes, ``re``
+    doesn't (a tag key's pattern made CreateFunction with Tags fail)."""
+    return regex.compile(pattern, regex.DOTALL)
 
 
 def _string_problems(shape, value: str) -> list[str]:

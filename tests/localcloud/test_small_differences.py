@@ -126,3 +126,20 @@ def test_code_location_downloads_the_package_and_only_as_signed(aws, roles):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(altered, timeout=10)
         assert refused.value.code == 403
+
+
+def test_create_function_with_tags(aws, roles):
+    """The model's tag patterns are Java regular expressions (\\p{L}…): read, not a 500."""
+    name = unique("tagged")
+    from .conftest import create_function
+
+    create_function(
+        aws,
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=roles["lambda"],
+        Handler="app.handler",
+        Code={"ZipFile": kit.zip_bytes({"app.py": "def handler(e, c):\n    return 1\n"})},
+        Tags={"team": "workbook é", "stage": "test"},
+    )
+    assert aws("lambda").get_function(FunctionName=name)["Tags"]["stage"] == "test"

@@ -7,7 +7,9 @@ disagree is a hole. So at the point where moto has chosen the action and would a
 access control (``ActionAuthenticatorMixin``, called from ``BaseResponse.call_action`` and from
 every S3 handler), the local cloud takes over the question: the service and operation moto is
 about to run must be the ones the gate identified for this request, or the request is refused.
-A request that reaches moto without having passed the gate is refused too (fail closed).
+A request the server received that reaches moto without having passed the gate is refused too
+(fail closed). moto used in-process through its ``mock_aws`` decorator (the functions' unit
+tests), which no request to the local cloud's port can reach, keeps moto's own check.
 
 moto's S3 names its actions coarsely (a ``PUT ?encryption`` is its ``CreateBucket``), so for
 S3 only the service is compared; the gate's S3 reading is strict on its own (a request whose
@@ -22,6 +24,7 @@ from ..errors import AwsError
 from .operations import SERVICE_MODELS
 
 CALLER_KEY = "localcloud.caller"  # the WSGI environ key the server stores the Caller under
+SERVED_KEY = "localcloud.served"  # set on every request the local cloud's server receives
 REFUSED_KEY = "localcloud.refused"  # where a refusal made inside moto's dispatch is kept
 
 
@@ -68,11 +71,20 @@ def _held(response, action: str | None) -> None:
         )
 
 
+_moto_normal_action = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+_moto_s3_action = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+
+
 def _normal_action(self, resource: str = "*") -> None:
+    if not _environ(self).get(SERVED_KEY):
+        # moto used in-process (its mock_aws decorator), not through the local cloud's port
+        return _moto_normal_action(self, resource)
     _held(self, self._get_action())
 
 
 def _s3_action(self, bucket_name: str | None = None, key_name: str | None = None) -> None:
+    if not _environ(self).get(SERVED_KEY):
+        return _moto_s3_action(self, bucket_name, key_name)
     _held(self, None)
 
 
