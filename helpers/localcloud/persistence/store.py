@@ -100,6 +100,16 @@ class StateStore:
             if stale:
                 self._db.executemany("DELETE FROM blobs WHERE id = ?", stale)
 
+    def copy_to(self, path: Path) -> None:
+        """A copy of the whole store as it is now, private as the store is."""
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        copy = sqlite3.connect(path)
+        try:
+            with self._lock:
+                self._db.backup(copy)
+        finally:
+            copy.close()
+
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
 
