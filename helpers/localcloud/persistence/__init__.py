@@ -19,9 +19,10 @@ When state is written:
   the restart ends them Failed (or Stopped), saying why.
 
 One local cloud serves a state directory at a time (a lock file). A store that can't be read,
-or that names anything the local cloud never saves (``allowlist.py``: a planted pickle runs
-nothing), is set aside (``state.sqlite3.unreadable-…``, ``.refused-…``) and the local cloud
-starts empty, saying so. CloudFormation, restored only on first use, can't start empty by then: if
+that names anything the local cloud never saves (``allowlist.py``: a planted pickle runs
+nothing) or that another moto or workbook version saved (``store.py``) is set aside
+(``state.sqlite3.unreadable-…``, ``.refused-…``, ``.outdated-…``) and the local cloud starts
+empty, saying so. CloudFormation, restored only on first use, can't start empty by then: if
 its rows are refused, a copy of the store as it was is set aside and CloudFormation alone
 starts empty; the rest was loaded through the same allowlist.
 """
@@ -39,7 +40,7 @@ from typing import Any
 
 from .allowlist import RefusedState
 from .pickling import EVENTS_UNIT, Batch, Caches, Loader, Snapshotter, pristine_iam
-from .store import FILE_NAME, StateStore
+from .store import FILE_NAME, StateStore, current_versions, version_mismatch
 
 # moto's backends the local cloud keeps, in the order they are restored: a backend refers to
 # other backends restored before it only (a Lambda function holds moto's logs backend).
@@ -279,11 +280,24 @@ class Persistence:
 
     # -- loading ----------------------------------------------------------------------------
     def _open(self) -> None:
-        """Open the store; set it aside if it isn't a database."""
+        """Open the store; set it aside if it isn't a database, or if another moto, workbook
+        or store format saved it. One saved before versions were recorded is adopted."""
         try:
             self.store = StateStore(self.directory)
         except sqlite3.DatabaseError as error:
             self._set_aside(f"could not be read ({error!r})")
+            return
+        saved = self.store.saved_versions
+        if saved is None:
+            now = current_versions()
+            log(
+                f"the saved state in {self.directory} was saved before versions were recorded: "
+                f"adopted as moto {now['moto']}'s and the workbook {now['workbook']}'s"
+            )
+            return
+        mismatch = version_mismatch(saved, current_versions())
+        if mismatch is not None:
+            self._set_aside(f"was {mismatch}", "outdated")
 
     def restore(self) -> dict[str, int]:
         """Load every unit but the lazy ones, and the engines' records for
