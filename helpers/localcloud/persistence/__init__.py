@@ -18,21 +18,29 @@ When state is written:
   all that waited for the flusher, as it ends. Executions in progress at a crash can't resume:
   the restart ends them Failed (or Stopped), saying why.
 
-One local cloud serves a state directory at a time (a lock file); a store that can't be read is
-set aside (``state.sqlite3.unreadable-…``) and the local cloud starts empty, saying so.
+One local cloud serves a state directory at a time (a lock file). A store that can't be read,
+that names anything the local cloud never saves (``allowlist.py``: a planted pickle runs
+nothing) or that another moto or workbook version saved (``store.py``) is set aside
+(``state.sqlite3.unreadable-…``, ``.refused-…``, ``.outdated-…``) and the local cloud starts
+empty, saying so. CloudFormation, restored only on first use, can't start empty by then: if
+its rows are refused, a copy of the store as it was is set aside and CloudFormation alone
+starts empty; the rest was loaded through the same allowlist.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+from .allowlist import RefusedState
 from .pickling import EVENTS_UNIT, Batch, Caches, Loader, Snapshotter, pristine_iam
-from .store import FILE_NAME, StateStore
+from .store import FILE_NAME, StateStore, current_versions, version_mismatch
 
 # moto's backends the local cloud keeps, in the order they are restored: a backend refers to
 # other backends restored before it only (a Lambda function holds moto's logs backend).
@@ -130,14 +138,18 @@ class MotoUnit:
             batch.puts[(self.name, name)] = _dumps(backend, batch, caches)
 
     def restore(self, rows: dict[str, bytes], loader: Loader) -> list:
-        """Load the rows into moto; returns [(account specific backends, region)] installed."""
+        """Load the rows into moto, all or (on any error) none; returns [(account specific
+        backends, region)] installed."""
         backends = self._backend_dict(load=True)
-        installed = []
+        loaded = []
         for name, data in sorted(rows.items()):
             account, region = name.split("/", 1)
             backend = loader.loads(data)
             if type(backend) is not backends.backend:
                 raise UnreadableState(f"{self.name} {name} holds a {type(backend).__name__}")
+            loaded.append((account, region, backend))
+        installed = []
+        for account, region, backend in loaded:
             if self.name == "lambda":
                 _settle_functions(backend)
             dict.__setitem__(backends[account], region, backend)
@@ -202,18 +214,22 @@ class EngineUnit:
 
         batch.on_commit.append(saved)
 
-    def restore(self, rows: dict[str, bytes], loader: Loader) -> int:
+    @staticmethod
+    def load(rows: dict[str, bytes], loader: Loader) -> dict[str, Any]:
+        """The rows loaded: the engines' records, for ``restore``."""
+        return {name: loader.loads(data) for name, data in rows.items()}
+
+    def restore(self, loaded: dict[str, Any]) -> int:
         """Give each region's engine its pipelines and executions back; how many executions."""
         regions: dict[str, tuple[dict | None, list]] = {}
-        for name, data in rows.items():
+        for name, record in loaded.items():
             region, kind = name.split("/", 2)[:2]
             top, executions = regions.setdefault(region, (None, []))
             if kind == "pipelines":
-                regions[region] = (loader.loads(data), executions)
+                regions[region] = (record, executions)
             else:
-                execution = loader.loads(data)
-                self._fingerprints[name] = self._fingerprint(execution)
-                executions.append(execution)
+                self._fingerprints[name] = self._fingerprint(record)
+                executions.append(record)
         for region, (top, executions) in regions.items():
             self._engines(region).restore_state(top or {}, executions)
         return sum(len(executions) for _, executions in regions.values())
@@ -241,7 +257,8 @@ class Persistence:
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)  # keys and tokens are in it
         self._lock_handle = _lock(self.directory)
-        self.store = StateStore(self.directory)
+        self.store: StateStore | None = None
+        self._loader: Loader | None = None
         self.units: dict[str, MotoUnit | EngineUnit] = {
             name: MotoUnit(name, *where) for name, where in MOTO_UNITS.items()
         }
@@ -253,17 +270,39 @@ class Persistence:
         self._save_lock = threading.Lock()
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
-        self._loader: Loader | None = None
+        self._engine_records: dict[str, Any] | None = None  # loaded by restore, for the engines
         self._awaiting = set(LAZY_UNITS)  # restored later; not saved until then
         self._written_blobs: set[str] | None = set()  # until garbage is collected
         self._written_streams: set[str] | None = set()
         self.save_seconds: list[float] = []  # each synchronous save, for `make bench`
         self.flush_seconds: list[float] = []  # each flusher round that wrote something
+        self._open()
 
     # -- loading ----------------------------------------------------------------------------
+    def _open(self) -> None:
+        """Open the store; set it aside if it isn't a database, or if another moto, workbook
+        or store format saved it. One saved before versions were recorded is adopted."""
+        try:
+            self.store = StateStore(self.directory)
+        except sqlite3.DatabaseError as error:
+            self._set_aside(f"could not be read ({error!r})")
+            return
+        saved = self.store.saved_versions
+        if saved is None:
+            now = current_versions()
+            log(
+                f"the saved state in {self.directory} was saved before versions were recorded: "
+                f"adopted as moto {now['moto']}'s and the workbook {now['workbook']}'s"
+            )
+            return
+        mismatch = version_mismatch(saved, current_versions())
+        if mismatch is not None:
+            self._set_aside(f"was {mismatch}", "outdated")
+
     def restore(self) -> dict[str, int]:
-        """Load every unit but the lazy ones and the engines'. On a store that can't be read,
-        set it aside (``state.sqlite3.unreadable-…``), say so in the log, and start empty."""
+        """Load every unit but the lazy ones, and the engines' records for
+        ``restore_engines``. On a store that can't be read, or that names what the local cloud
+        never saves, set it aside, say so in the log, and start empty."""
         events: dict[str, list[tuple[int, bytes]]] = {}
         for name, data in self.store.rows(EVENTS_UNIT).items():
             sid, first = name.split("/", 1)
@@ -271,6 +310,7 @@ class Persistence:
         self._loader = Loader(self.store.blob, events)
         counts: dict[str, int] = {}
         installed: list = []
+        name = ""
         try:
             for name, unit in self.units.items():
                 if name in LAZY_UNITS:
@@ -279,36 +319,54 @@ class Persistence:
                 if rows:
                     installed += unit.restore(rows, self._loader)
                     counts[name] = len(rows)
+            name = ENGINE_UNIT
+            self._engine_records = EngineUnit.load(self.store.rows(name), self._loader)
         except Exception as error:
             for account_backends, region in installed:  # moto makes them afresh when used
                 dict.__delitem__(account_backends, region)
-            self._set_aside(error)
+            if isinstance(error, RefusedState):
+                self._set_aside(f"was refused: its {name} state {error}", "refused")
+            else:
+                self._set_aside(f"could not be read ({error!r})")
             return {}
         return counts
 
     def restore_engines(self, engines) -> int:
-        """Register the CodePipeline engines and give them their pipelines and history back."""
+        """Register the CodePipeline engines and give them their pipelines and history back
+        (loaded by ``restore``)."""
         unit = self.units[ENGINE_UNIT] = EngineUnit(engines)
-        rows = self.store.rows(ENGINE_UNIT)
-        if not rows:
-            return 0
+        loaded, self._engine_records = self._engine_records, None
         try:
-            restored = unit.restore(rows, self._loader or Loader(self.store.blob, {}))
+            if loaded is None:  # not restored: nothing else was loaded either
+                rows = self.store.rows(ENGINE_UNIT)
+                loaded = EngineUnit.load(rows, self._loader or Loader(self.store.blob, {}))
+            restored = unit.restore(loaded) if loaded else 0
         except Exception as error:
             log(f"could not restore the pipelines ({error!r}); they start empty")
-            self.store.delete(ENGINE_UNIT, list(rows))
+            self.store.delete(ENGINE_UNIT, self.store.names(ENGINE_UNIT))
             return 0
-        self.changed(ENGINE_UNIT)  # executions a restart ended: keep their new status
+        if loaded:
+            self.changed(ENGINE_UNIT)  # executions a restart ended: keep their new status
         return restored
 
     def restore_lazy(self, name: str) -> None:
-        """Load a unit restored on first use (CloudFormation), then collect garbage."""
+        """Load a unit restored on first use (CloudFormation), then collect garbage. Rows that
+        name what the local cloud never saves: a copy of the store is set aside
+        (``state.sqlite3.refused-…``), and the unit starts empty."""
         if name not in self._awaiting:
             return
         rows = self.store.rows(name)
         try:
             if rows:
                 self.units[name].restore(rows, self._loader or Loader(self.store.blob, {}))
+        except RefusedState as error:
+            copy = self._aside_path("refused")
+            self.store.copy_to(copy)
+            log(
+                f"the saved {name} state in {self.directory} was refused: it {error}; the "
+                f"store as it was is set aside at {copy}, and {name} starts empty"
+            )
+            self.store.delete(name, list(rows))
         except Exception as error:
             log(f"could not restore {name} ({error!r}); it starts empty")
             self.store.delete(name, list(rows))
@@ -316,16 +374,28 @@ class Persistence:
         if not self._awaiting:
             self._collect_garbage()
 
-    def _set_aside(self, error: Exception) -> None:
-        self.store.close()
+    def _aside_path(self, label: str) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.directory / f"{FILE_NAME}.{label}-{stamp}"
+        count = 1
+        while path.exists():
+            count += 1
+            path = self.directory / f"{FILE_NAME}.{label}-{stamp}-{count}"
+        return path
+
+    def _set_aside(self, reason: str, label: str = "unreadable") -> None:
+        """Move the store aside (``state.sqlite3.<label>-<time>``), say why, and start on an
+        empty one."""
+        if self.store is not None:
+            self.store.close()
+        aside = self._aside_path(label)
         for suffix in ("", "-wal", "-shm"):
             path = self.directory / (FILE_NAME + suffix)
             if path.exists():
-                path.rename(path.with_name(f"{FILE_NAME}.unreadable-{stamp}{suffix}"))
+                path.rename(path.with_name(aside.name + suffix))
         log(
-            f"the saved state in {self.directory} could not be read ({error!r}); it was moved "
-            f"to {FILE_NAME}.unreadable-{stamp} and the local cloud starts empty"
+            f"the saved state in {self.directory} {reason}: it was set aside at {aside} and "
+            "the local cloud starts empty"
         )
         self.store = StateStore(self.directory)
         self._loader = Loader(self.store.blob, {})

@@ -4,7 +4,8 @@ Plain pickle copies everything reachable each time, and refuses some of it. The 
 handles what it must not or need not copy again:
 
 - another backend than the one being saved (a Lambda function holds moto's logs backend): a
-  reference, resolved to the live backend when loaded;
+  reference, resolved to the live backend when loaded (one of the backends kept, ``MOTO_UNITS``:
+  loading resolves no other);
 - S3 object bodies and Lambda deployment packages of ``BLOB_MIN`` bytes or more: stored once,
   by content hash, in the store's blobs, and referred to (an S3 object's body never changes;
   a new PutObject is a new object);
@@ -15,6 +16,10 @@ handles what it must not or need not copy again:
 - locks, events, conditions, weak dictionaries and defaultdicts of lambdas: recreated;
 - the engine's records (dataclasses): a field added to the code since they were saved gets its
   default when they are loaded.
+
+Loading goes through ``allowlist.py``: a pickle may name only the classes and functions it
+allows, and saving checks each one it names, so that a store is never written with what it
+can't load back (the unit isn't saved, and the log says what it named).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import io
 import pickle
 import sys
 import threading
+import types
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -36,6 +42,8 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.iam.models import AWSManagedPolicy, IAMBackend
 from moto.logs.models import LogStream
 from moto.s3.models import FakeKey
+
+from . import allowlist
 
 PROTOCOL = 5
 BLOB_MIN = 4096  # bodies this size or larger are stored once, by content, in the blobs table
@@ -152,6 +160,10 @@ class Snapshotter(pickle.Pickler):
         if backend is self.root:
             return self._iam_backend(backend) if isinstance(backend, IAMBackend) else NotImplemented
         module, name = _backend_dict_of(type(backend))
+        if (module, name) not in _kept_backend_dicts():
+            raise pickle.PicklingError(
+                f"it refers to {type(backend).__qualname__}, which the local cloud doesn't keep"
+            )
         return _live_backend, (module, name, backend.account_id, backend.region_name)
 
     def _store_blob(self, value: bytes | str) -> BlobRef:
@@ -231,6 +243,13 @@ class Snapshotter(pickle.Pickler):
         }
         return _new, (type(backend),), state, None, None, _set_iam_backend
 
+    def _by_name(self, named):
+        """A class or function: written by name, as pickle does, if loading allows it."""
+        refused = allowlist.refusal(named)
+        if refused is not None:
+            raise pickle.PicklingError(f"the local cloud couldn't load it back: it {refused}")
+        return NotImplemented
+
     def _aws_managed_policy(self, policy: AWSManagedPolicy):
         return _aws_managed_policy, (policy.account_id, policy.partition, policy.arn)
 
@@ -263,6 +282,8 @@ class Snapshotter(pickle.Pickler):
 
 
 def _classify(kind: type):
+    if issubclass(kind, type) or kind in (types.FunctionType, types.BuiltinFunctionType):
+        return Snapshotter._by_name
     if issubclass(kind, BaseBackend):
         return Snapshotter._backend
     if issubclass(kind, FakeKey):
@@ -319,7 +340,7 @@ class Loader:
     def loads(self, data: bytes):
         _loading.loader = self
         try:
-            return pickle.loads(data)
+            return allowlist.loads(data)
         finally:
             _loading.loader = None
 
@@ -336,7 +357,7 @@ class Loader:
         for first, data in sorted(self.events.get(ref.sid, [])):
             if first != len(events):
                 break  # rows are contiguous; a gap can't be bridged
-            events.extend(pickle.loads(data))
+            events.extend(allowlist.loads(data))
         return events[: ref.count]
 
 
@@ -351,6 +372,8 @@ def _loader() -> Loader:
 
 
 def _new(kind: type):
+    if not isinstance(kind, type):
+        raise pickle.UnpicklingError(f"{kind!r} is not a class")
     return kind.__new__(kind)
 
 
@@ -435,7 +458,16 @@ def pristine_iam(backend: IAMBackend) -> bool:
     )
 
 
+def _kept_backend_dicts() -> frozenset[tuple[str, str]]:
+    from . import MOTO_UNITS  # the package imports this module first
+
+    return frozenset(MOTO_UNITS.values())
+
+
 def _live_backend(module: str, name: str, account: str, region: str):
+    """The live backend a saved one referred to: of the backends kept, and no other."""
+    if (module, name) not in _kept_backend_dicts():
+        raise allowlist.RefusedState(module, name, "which is no backend the local cloud keeps")
     __import__(module)
     return getattr(sys.modules[module], name)[account][region]
 

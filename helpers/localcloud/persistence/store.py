@@ -5,25 +5,74 @@ process is killed or the machine loses power mid-write (write-ahead log, ``synch
 a commit is on disk before the request it saves is answered). So a crash loses at most what
 was not yet committed, never the store.
 
-Two tables: ``items`` (unit, name) -> a pickle, and ``blobs`` (content hash) -> bytes, the S3
-object bodies and Lambda packages the pickles refer to.
+Three tables: ``items`` (unit, name) -> a pickle, ``blobs`` (content hash) -> bytes, the S3
+object bodies and Lambda packages the pickles refer to, and ``meta``: what wrote them, the
+store's format (``SCHEMA_VERSION``), moto's version and the workbook's. Pickles of moto's
+objects are loaded by the moto that saved them only: a store saved by another version is set
+aside when it is opened (``Persistence``), rather than failing at some later request. A store
+without ``meta`` was written before versions were recorded, in this same format (``items`` and
+``blobs``, unchanged since): it is adopted, stamped with the versions at hand, and loaded as
+any store is; if it can't be, it is set aside then.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import sqlite3
 import threading
+import tomllib
 from pathlib import Path
 
 from .pickling import Batch
 
 FILE_NAME = "state.sqlite3"
+SCHEMA_VERSION = "1"  # the tables below, and how their rows are written
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS items (unit TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY (unit, name)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
 )
+PROJECT = "lambda-in-codepipeline-workbook"
+PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
+# What each version is called in a message: "saved by moto 5.0.1, this is moto 5.2.5".
+VERSION_NAMES = {"schema": "store format", "moto": "moto", "workbook": "the workbook"}
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def workbook_version() -> str:
+    """The workbook's version: as installed (make setup), or its checkout's pyproject.toml."""
+    version = _installed(PROJECT)
+    if version is None and PYPROJECT.exists():
+        version = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
+    return version or "unknown"
+
+
+def current_versions() -> dict[str, str]:
+    """What this local cloud writes into a store's ``meta``."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "moto": _installed("moto") or "unknown",
+        "workbook": workbook_version(),
+    }
+
+
+def version_mismatch(saved: dict[str, str], current: dict[str, str]) -> str | None:
+    """What differs, as the log says it ("saved by moto 5.0.1, this is moto 5.2.5"); None if
+    nothing does."""
+    differ = [key for key in VERSION_NAMES if saved.get(key) != current.get(key)]
+
+    def said(versions: dict[str, str]) -> str:
+        return " and ".join(f"{VERSION_NAMES[k]} {versions.get(k) or '(none)'}" for k in differ)
+
+    return f"saved by {said(saved)}, this is {said(current)}" if differ else None
 
 
 class StateStore:
@@ -39,8 +88,18 @@ class StateStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            tables = {n for (n,) in self._db.execute("SELECT name FROM sqlite_master")}
             for statement in SCHEMA:
                 self._db.execute(statement)
+            # what wrote it; None: a store of the format before versions were recorded
+            self.saved_versions: dict[str, str] | None
+            if "meta" in tables:
+                self.saved_versions = dict(self._db.execute("SELECT key, value FROM meta"))
+            else:  # made just now, or adopted
+                self.saved_versions = None if "items" in tables else current_versions()
+                self._db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)", current_versions().items()
+                )
 
     def units(self) -> set[str]:
         with self._lock:
@@ -99,6 +158,16 @@ class StateStore:
             stale = [(i,) for i in ids if i not in used]
             if stale:
                 self._db.executemany("DELETE FROM blobs WHERE id = ?", stale)
+
+    def copy_to(self, path: Path) -> None:
+        """A copy of the whole store as it is now, private as the store is."""
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        copy = sqlite3.connect(path)
+        try:
+            with self._lock:
+                self._db.backup(copy)
+        finally:
+            copy.close()
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
