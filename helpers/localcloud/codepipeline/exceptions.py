@@ -72,6 +72,10 @@ class InvalidActionDeclarationException(CodePipelineError):
     """An action of the declaration is not valid (type, configuration, artifacts)."""
 
 
+class InvalidBlockerDeclarationException(CodePipelineError):
+    """A stage declares blockers, which CodePipeline reserves for future use."""
+
+
 # -- tags -----------------------------------------------------------------------------------
 class ResourceNotFoundException(CodePipelineError):
     def __init__(self, account_id: str, arn: str):
