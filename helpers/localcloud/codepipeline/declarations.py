@@ -11,7 +11,8 @@ What the local cloud can't honour is refused too, by name, with a ValidationExce
 kept and silently ignored: stage conditions (beforeEntry, onSuccess, onFailure's conditions:
 their rules aren't evaluated here), an onFailure result of SKIP, triggers (Git events), and on
 the actions it runs an action-level roleArn, another region, timeoutInMinutes, commands,
-outputVariables and environmentVariables.
+outputVariables and environmentVariables. What it honours of a stage: onFailure's RETRY (with
+retryConfiguration) and ROLLBACK, and FAIL, the default (``scheduler``).
 """
 
 from __future__ import annotations

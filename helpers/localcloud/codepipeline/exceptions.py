@@ -137,6 +137,19 @@ class ConflictException(CodePipelineError):
     """The request conflicts with the pipeline's current state."""
 
 
+class UnableToRollbackStageException(CodePipelineError):
+    """A rollback the stage or its target execution doesn't allow (a source stage, a stage
+    running now, a target that didn't succeed in the stage or is itself a rollback)."""
+
+
+class PipelineExecutionOutdatedException(CodePipelineError):
+    """A rollback target started with an older version of the pipeline."""
+
+
+class ConditionNotOverridableException(CodePipelineError):
+    """There is no condition of that type to override."""
+
+
 # -- jobs -----------------------------------------------------------------------------------
 class JobNotFoundException(CodePipelineError):
     def __init__(self, job_id: str):
