@@ -18,6 +18,7 @@ from helpers.localcloud.access.credentials import OwnerCredentials
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers" / "functions"))
 
 JOB_TIMEOUT_S = 4.0  # short, so the "never reported" tests finish quickly
+POLL_INTERVAL_S = 0.25  # short, so a source change starts its release at once
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def start_cloud(tmp_path_factory):
             state = tmp_path_factory.mktemp("localcloud")
             process, endpoint = localcloud.start(
                 job_timeout_s=JOB_TIMEOUT_S,
+                poll_interval_s=POLL_INTERVAL_S,
                 log_path=str(state / "localcloud.log"),
                 python_client=python_client,
                 state=state,

@@ -70,6 +70,20 @@ def read_object(bucket: str, key: str) -> S3Object:
     )
 
 
+def latest_revision(bucket: str, key: str) -> str | None:
+    """What identifies an object's latest version, without reading its body: its version id
+    (in an unversioned bucket, its last-modified time); None if there is no such object."""
+    try:
+        obj = s3().get_object(bucket, key)
+    except MissingBucket:
+        return None
+    if obj is None:
+        return None
+    if obj.version_id not in (None, "null"):
+        return str(obj.version_id)
+    return f"null@{obj.last_modified.isoformat()}"
+
+
 def versioning_enabled(bucket: str) -> bool:
     return s3().get_bucket_versioning(bucket) == "Enabled"
 

@@ -3,8 +3,9 @@
 ``PipelineEngine`` answers every CodePipeline operation the local cloud emulates, one method
 each, by putting together its parts: the pipeline store (declarations, versions, tags,
 transitions — ``pipelines``), the declaration rules (``declarations``), the scheduler that runs
-executions (``scheduler``, with the action providers of ``providers``) and the job board of the
-Lambda actions (``jobs``). ``responses.py`` maps the JSON API onto it.
+executions (``scheduler``, with the action providers of ``providers``), the job board of the
+Lambda actions (``jobs``) and the poller that starts releases on source changes
+(``polling``). ``responses.py`` maps the JSON API onto it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from . import exceptions as exc
 from .executions import ActionRun, PipelineExecution
 from .jobs import NO_RESULT_MESSAGE, JobBoard
 from .pipelines import Pipeline, PipelineStore, utcnow
+from .polling import SourcePoller, poll_interval_from_environment
 from .scheduler import PIPELINE_SERVICE, Scheduler
 from .variables import pipeline_variables
 
@@ -34,6 +36,7 @@ class PipelineEngine:
         account_id: str = backends.ACCOUNT_ID,
         issue_credentials=None,
         enforce_iam: bool = False,
+        poll_interval_s: float | None = None,
     ):
         self.region = region
         self.account_id = account_id
@@ -52,6 +55,9 @@ class PipelineEngine:
             enforce_iam=enforce_iam,
             inbound_enabled=lambda name, stage: self.store.get(name).inbound_enabled(stage),
         )
+        self.poller = SourcePoller(
+            poll_interval_s or poll_interval_from_environment(), self._lock, self._source_changed
+        )
         self._request_tokens: dict[tuple[str, str], str] = {}
 
     @property
@@ -65,6 +71,7 @@ class PipelineEngine:
         declarations.check(declaration, self.region)
         self._check_service_role(declaration["roleArn"])
         pipeline = self.store.add(declaration, tags)
+        self.poller.watch(pipeline.name, pipeline.latest)  # the version there now is seen
         self.start(pipeline.name, trigger_type="CreatePipeline")
         return pipeline
 
@@ -79,6 +86,7 @@ class PipelineEngine:
         self._check_service_role(declaration["roleArn"])
         pipeline = self.store.replace(declaration)
         self.scheduler.pipeline_updated(pipeline.name, pipeline.version)
+        self.poller.watch(pipeline.name, pipeline.latest)
         return pipeline
 
     def _check_service_role(self, role: str) -> None:
@@ -102,6 +110,7 @@ class PipelineEngine:
     def delete_pipeline(self, name: str) -> None:
         """Drop the pipeline and abandon what runs (no error if there is none, as on AWS)."""
         if self.store.remove(name) is not None:
+            self.poller.forget(name)
             self.scheduler.forget(name)
 
     def list_pipelines(self) -> list[Pipeline]:
@@ -123,6 +132,7 @@ class PipelineEngine:
         trigger_type: str = "StartPipelineExecution",
         variables: list[dict] | None = None,
         client_request_token: str | None = None,
+        trigger_detail: str | None = None,
     ) -> str:
         """Start an execution of the latest version; the same clientRequestToken gives the
         execution it started before."""
@@ -138,11 +148,15 @@ class PipelineEngine:
                 declaration["pipelineType"],
                 require_all=trigger_type == "StartPipelineExecution",
             )
-            trigger = {"triggerType": trigger_type, "triggerDetail": self._caller}
+            trigger = {"triggerType": trigger_type, "triggerDetail": trigger_detail or self._caller}
             execution = self.scheduler.start(name, declaration, trigger, values)
             if client_request_token:
                 self._request_tokens[(name, client_request_token)] = execution.id
         return execution.id
+
+    def _source_changed(self, name: str, action: str) -> None:
+        """The poller saw a new version of a source's object."""
+        self.start(name, trigger_type="PollForSourceChanges", trigger_detail=action)
 
     def stop(self, name: str, execution_id: str, abandon: bool, reason: str | None) -> str:
         self.store.get(name)
@@ -335,12 +349,13 @@ class PipelineEngine:
 
     def saved_state(self) -> tuple[dict, list[PipelineExecution]]:
         """What a restart must keep (call it holding ``lock``): the pipelines with every
-        version, their tags and transitions, the idempotency tokens, and every execution with
-        its action runs and their last jobs."""
+        version, their tags and transitions, the idempotency tokens, what each polled source
+        last showed, and every execution with its action runs and their last jobs."""
         return (
             {
                 "pipelines": self.store.snapshot(),
                 "request_tokens": dict(self._request_tokens),
+                "source_revisions": self.poller.snapshot(),
             },
             self.scheduler.all_executions(),
         )
@@ -351,6 +366,9 @@ class PipelineEngine:
         with self._lock:
             self.store.restore(saved.get("pipelines", {}))
             self._request_tokens.update(saved.get("request_tokens", {}))
+            self.poller.restore(saved.get("source_revisions", {}))
+            for pipeline in self.store.all():
+                self.poller.watch(pipeline.name, pipeline.latest)
             self.scheduler.restore(executions)
             self.jobs.restore(
                 run.current_job
