@@ -23,6 +23,16 @@ from dataclasses import dataclass
 from . import exceptions as exc
 from .variables import RESERVED_NAMESPACES
 
+# The canned ACLs an S3 deploy action may give what it writes (its action reference).
+CANNED_ACLS = (
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+)
 CONDITION_KINDS = ("beforeEntry", "onSuccess", "onFailure")
 # An action's members the local cloud doesn't honour on the providers it runs, and why.
 UNHONOURED_ACTION_MEMBERS = {
@@ -220,6 +230,12 @@ def _check_action(stage: str, action: dict, region: str) -> None:
             raise exc.InvalidActionDeclarationException(
                 f"Action configuration for action '{name}' contains unknown configuration '{key}'"
             )
+    acl = configuration.get("CannedACL")
+    if (category, provider) == ("Deploy", "S3") and acl is not None and acl not in CANNED_ACLS:
+        raise exc.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}' has CannedACL '{acl}': it must be one of "
+            f"{', '.join(CANNED_ACLS)}"
+        )
     if (category, provider) == ("Deploy", "S3") and "ObjectKey" not in configuration:
         if str(configuration["Extract"]).lower() != "true":
             raise exc.InvalidActionDeclarationException(
