@@ -22,6 +22,7 @@ JOB_TIMEOUT_S = 4.0  # short, so the "never reported" tests finish quickly
 # The local clouds the tests start wait 0.5 s between a continuation and the next job (2 s by
 # default): test_async_pacing.py checks the default and the pacing itself.
 os.environ.setdefault("LOCALCLOUD_CONTINUATION_DELAY_S", "0.5")
+POLL_INTERVAL_S = 0.25  # short, so a source change starts its release at once
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def start_cloud(tmp_path_factory):
             state = tmp_path_factory.mktemp("localcloud")
             process, endpoint = localcloud.start(
                 job_timeout_s=JOB_TIMEOUT_S,
+                poll_interval_s=POLL_INTERVAL_S,
                 log_path=str(state / "localcloud.log"),
                 python_client=python_client,
                 state=state,

@@ -78,6 +78,7 @@ def start(
     enforce_iam: bool | None = None,
     idle_timeout_s: float | None = None,
     persist: bool = True,
+    poll_interval_s: float | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """Start a local cloud process in the background; returns (process, endpoint) once ready.
 
@@ -85,7 +86,9 @@ def start(
     everything it keeps are there, and it starts with what the directory holds.
     ``enforce_iam`` defaults to on, unless LOCALCLOUD_NO_IAM=1. ``idle_timeout_s``: how long an
     execution environment may stay idle before it is shut down (LOCALCLOUD_IDLE_S, 600).
-    ``persist=False`` keeps nothing across restarts (`make bench` measures what keeping costs)."""
+    ``poll_interval_s``: how often S3 source actions that poll check their object for a new
+    version (LOCALCLOUD_POLL_S, 5). ``persist=False`` keeps nothing across restarts (`make
+    bench` measures what keeping costs)."""
     if enforce_iam is None:
         enforce_iam = os.environ.get("LOCALCLOUD_NO_IAM", "") not in ("1", "true", "yes")
     port = port or free_port()
@@ -99,6 +102,8 @@ def start(
         command += ["--python-client", python_client]
     if idle_timeout_s is not None:
         command += ["--idle-timeout", str(idle_timeout_s)]
+    if poll_interval_s is not None:
+        command += ["--poll-interval", str(poll_interval_s)]
     if not persist:
         command.append("--no-persist")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL

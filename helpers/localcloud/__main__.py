@@ -75,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         "as Lambda does; the next invocation is a cold start (LOCALCLOUD_IDLE_S, default 600)",
     )
     parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how often an S3 source action with PollForSourceChanges checks its object for a "
+        "new version (AWS: about once a minute; LOCALCLOUD_POLL_S, default 5)",
+    )
+    parser.add_argument(
         "--no-persist",
         action="store_true",
         help="keep nothing across restarts (for measuring what keeping state costs); by "
@@ -133,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             enforce_iam=not args.no_iam,
             idle_timeout_s=args.idle_timeout,
             persist=not args.no_persist,
+            poll_interval_s=args.poll_interval,
         )
     except KeyboardInterrupt:
         pass

@@ -14,7 +14,7 @@ from moto.awslambda.models import lambda_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 from moto.s3.exceptions import MissingBucket
-from moto.s3.models import s3_backends
+from moto.s3.models import get_canned_acl, s3_backends
 
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID  # moto's account: 123456789012
 
@@ -70,6 +70,20 @@ def read_object(bucket: str, key: str) -> S3Object:
     )
 
 
+def latest_revision(bucket: str, key: str) -> str | None:
+    """What identifies an object's latest version, without reading its body: its version id
+    (in an unversioned bucket, its last-modified time); None if there is no such object."""
+    try:
+        obj = s3().get_object(bucket, key)
+    except MissingBucket:
+        return None
+    if obj is None:
+        return None
+    if obj.version_id not in (None, "null"):
+        return str(obj.version_id)
+    return f"null@{obj.last_modified.isoformat()}"
+
+
 def versioning_enabled(bucket: str) -> bool:
     try:
         return s3().get_bucket_versioning(bucket) == "Enabled"
@@ -77,13 +91,30 @@ def versioning_enabled(bucket: str) -> bool:
         raise ArtifactError(f"The bucket named {bucket} does not exist.") from err
 
 
-def write_object(bucket: str, key: str, body: bytes, content_type: str | None = None) -> None:
+def write_object(
+    bucket: str,
+    key: str,
+    body: bytes,
+    content_type: str | None = None,
+    *,
+    cache_control: str | None = None,
+    canned_acl: str | None = None,
+    kms_key_id: str | None = None,
+) -> None:
+    """PutObject as a pipeline does it: a Cache-Control header, a canned ACL and SSE-KMS with
+    ``kms_key_id`` if given."""
     backend = s3()
     try:
         backend.get_bucket(bucket)
     except MissingBucket as err:
         raise ArtifactError(f"The bucket named {bucket} does not exist.") from err
-    obj = backend.put_object(bucket, key, body)
+    encryption = "aws:kms" if kms_key_id else None
+    obj = backend.put_object(bucket, key, body, encryption=encryption, kms_key_id=kms_key_id)
     guessed = content_type or mimetypes.guess_type(key)[0] or "binary/octet-stream"
-    obj.set_metadata({"Content-Type": guessed})
+    metadata = {"Content-Type": guessed}
+    if cache_control:
+        metadata["Cache-Control"] = cache_control
+    obj.set_metadata(metadata)
+    if canned_acl:
+        obj.set_acl(get_canned_acl(canned_acl))
     on_change("s3")

@@ -55,8 +55,15 @@ ROLE_NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lam
 class _Engines:
     """One PipelineEngine per region, created on first use."""
 
-    def __init__(self, runtime: LambdaRuntime, job_timeout_s: float, gate: Gate):
+    def __init__(
+        self,
+        runtime: LambdaRuntime,
+        job_timeout_s: float,
+        gate: Gate,
+        poll_interval_s: float | None = None,
+    ):
         self._runtime, self._timeout, self._gate = runtime, job_timeout_s, gate
+        self._poll_interval_s = poll_interval_s
         self._engines: dict[str, PipelineEngine] = {}
         self._lock = threading.Lock()
 
@@ -69,6 +76,7 @@ class _Engines:
                     self._timeout,
                     issue_credentials=self._gate.issue_role_session,
                     enforce_iam=self._gate.enforce_iam,
+                    poll_interval_s=self._poll_interval_s,
                 )
             return self._engines[region]
 
@@ -201,6 +209,7 @@ class LocalCloudApp:
         enforce_iam: bool = True,
         idle_timeout_s: float | None = None,
         persist: bool = True,
+        poll_interval_s: float | None = None,
     ):
         self._cloudformation_lock = threading.Lock()
         self._cloudformation_ready = False
@@ -236,7 +245,7 @@ class LocalCloudApp:
                 os.path.join(state_dir, "environments.json") if state_dir is not None else None
             ),
         )
-        self.engines = _Engines(self.runtime, job_timeout_s, self.gate)
+        self.engines = _Engines(self.runtime, job_timeout_s, self.gate, poll_interval_s)
         self.codepipeline = CodePipelineResponses(self.engines)
         if self.persistence is not None:
             executions = self.persistence.restore_engines(self.engines)
@@ -619,6 +628,7 @@ def serve(
     enforce_iam: bool = True,
     idle_timeout_s: float | None = None,
     persist: bool = True,
+    poll_interval_s: float | None = None,
 ) -> None:
     """Serve every API on 127.0.0.1:port until interrupted."""
     endpoint = f"http://127.0.0.1:{port}"
@@ -630,6 +640,7 @@ def serve(
         enforce_iam=enforce_iam,
         idle_timeout_s=idle_timeout_s,
         persist=persist,
+        poll_interval_s=poll_interval_s,
     )
     server = _Server(port, app)
     if ready is not None:

@@ -177,6 +177,51 @@ def bad_calls(p: dict) -> list[tuple[str, dict, str]]:
             },
             "StageNotRetryableException",
         ),
+        (
+            "RollbackStage",
+            {"pipelineName": "nope", "stageName": "Check", "targetPipelineExecutionId": NOWHERE},
+            "PipelineNotFoundException",
+        ),
+        (
+            "RollbackStage",
+            {"pipelineName": name, "stageName": "Nope", "targetPipelineExecutionId": execution},
+            "StageNotFoundException",
+        ),
+        (
+            "RollbackStage",
+            {"pipelineName": name, "stageName": "Check", "targetPipelineExecutionId": NOWHERE},
+            "PipelineExecutionNotFoundException",
+        ),
+        (
+            "RollbackStage",
+            {"pipelineName": name, "stageName": "Source", "targetPipelineExecutionId": execution},
+            "UnableToRollbackStageException",
+        ),
+        (
+            "DisableStageTransition",
+            {"pipelineName": name, "stageName": "Nope", "transitionType": "Inbound", "reason": "x"},
+            "StageNotFoundException",
+        ),
+        (
+            "DisableStageTransition",
+            {"pipelineName": name, "stageName": "Check", "transitionType": "Up", "reason": "x"},
+            "ValidationException",
+        ),
+        (
+            "EnableStageTransition",
+            {"pipelineName": "nope", "stageName": "Check", "transitionType": "Inbound"},
+            "PipelineNotFoundException",
+        ),
+        (
+            "OverrideStageCondition",
+            {
+                "pipelineName": name,
+                "stageName": "Check",
+                "pipelineExecutionId": execution,
+                "conditionType": "BEFORE_ENTRY",
+            },
+            "ConditionNotOverridableException",
+        ),
         ("GetPipelineState", {"name": "nope"}, "PipelineNotFoundException"),
         (
             "GetPipelineExecution",

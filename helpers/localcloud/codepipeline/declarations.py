@@ -3,9 +3,16 @@
 The structure rules of the CodePipeline user guide ("Pipeline structure reference"): at least
 two stages, source actions in the first stage only, unique names, every input artifact produced
 by an earlier action, action types that exist with the configuration and artifacts they need,
-unique variable namespaces, QUEUED/PARALLEL and pipeline variables for V2 pipelines only. A
-declaration that breaks one is refused with AWS's declaration exceptions, as on AWS, instead
-of failing when it runs.
+unique variable namespaces, QUEUED/PARALLEL, pipeline variables and stage settings for V2
+pipelines only. A declaration that breaks one is refused with AWS's declaration exceptions, as
+on AWS, instead of failing when it runs.
+
+What the local cloud can't honour is refused too, by name, with a ValidationException — never
+kept and silently ignored: stage conditions (beforeEntry, onSuccess, onFailure's conditions:
+their rules aren't evaluated here), an onFailure result of SKIP, triggers (Git events), and on
+the actions it runs an action-level roleArn, another region, timeoutInMinutes, commands,
+outputVariables and environmentVariables. What it honours of a stage: onFailure's RETRY (with
+retryConfiguration) and ROLLBACK, and FAIL, the default (``scheduler``).
 """
 
 from __future__ import annotations
@@ -15,6 +22,28 @@ from dataclasses import dataclass
 
 from . import exceptions as exc
 from .variables import RESERVED_NAMESPACES
+
+# The canned ACLs an S3 deploy action may give what it writes (its action reference).
+CANNED_ACLS = (
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+)
+CONDITION_KINDS = ("beforeEntry", "onSuccess", "onFailure")
+# An action's members the local cloud doesn't honour on the providers it runs, and why.
+UNHONOURED_ACTION_MEMBERS = {
+    "roleArn": "the local cloud runs every action with the pipeline's service role",
+    "timeoutInMinutes": "the local cloud applies no action timeout but the Lambda job's",
+    "commands": "commands belong to Commands compute actions, which the local cloud doesn't run",
+    "outputVariables": "outputVariables belong to Commands compute actions, which the local "
+    "cloud doesn't run",
+    "environmentVariables": "environmentVariables belong to compute actions, which the local "
+    "cloud doesn't run",
+}
 
 
 @dataclass(frozen=True)
@@ -105,6 +134,10 @@ def check(declaration: dict, region: str) -> None:
     _check_sources(stages)
     _check_artifacts(stages)
     _check_namespaces(stages)
+    _check_stage_settings(declaration)
+    for stage in stages:
+        for action in stage["actions"]:
+            _check_honoured(stage["name"], action, region)
 
 
 def _check_type_and_mode(declaration: dict) -> None:
@@ -125,6 +158,12 @@ def _check_type_and_mode(declaration: dict) -> None:
             raise exc.InvalidStructureException(
                 f"Pipeline variable names must be unique: {', '.join(repeated)} is declared "
                 "more than once"
+            )
+        if declaration.get("triggers"):
+            raise exc.ValidationException(
+                "The local cloud can't start a pipeline on Git events: its triggers need a "
+                "CodeStarSourceConnection source action, which the local cloud doesn't run. "
+                "Remove triggers to run this pipeline locally."
             )
         return
     mode = declaration.get("executionMode", "SUPERSEDED")
@@ -191,6 +230,12 @@ def _check_action(stage: str, action: dict, region: str) -> None:
             raise exc.InvalidActionDeclarationException(
                 f"Action configuration for action '{name}' contains unknown configuration '{key}'"
             )
+    acl = configuration.get("CannedACL")
+    if (category, provider) == ("Deploy", "S3") and acl is not None and acl not in CANNED_ACLS:
+        raise exc.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}' has CannedACL '{acl}': it must be one of "
+            f"{', '.join(CANNED_ACLS)}"
+        )
     if (category, provider) == ("Deploy", "S3") and "ObjectKey" not in configuration:
         if str(configuration["Extract"]).lower() != "true":
             raise exc.InvalidActionDeclarationException(
@@ -280,3 +325,87 @@ def _check_namespaces(stages: list[dict]) -> None:
                     f"Namespace=[{namespace}]"
                 )
             seen[namespace] = (stage["name"], action["name"])
+
+
+def _check_stage_settings(declaration: dict) -> None:
+    """Blockers, V2-only stage settings, conditions (refused: not evaluated here) and what
+    onFailure may say."""
+    v2 = declaration.get("pipelineType", "V1") == "V2"
+    for index, stage in enumerate(declaration["stages"]):
+        name = stage["name"]
+        if stage.get("blockers"):
+            raise exc.InvalidBlockerDeclarationException(
+                f"Stage '{name}' declares blockers, which CodePipeline reserves for future use: "
+                "remove them"
+            )
+        declared = [kind for kind in CONDITION_KINDS if stage.get(kind) is not None]
+        if declared and not v2:
+            raise exc.InvalidStageDeclarationException(
+                f"Stage '{name}' declares {declared[0]}: stage retry, rollback and conditions "
+                "can only be used with V2 pipelines: set pipelineType to V2"
+            )
+        for kind in declared:
+            for condition in stage[kind].get("conditions") or []:
+                raise exc.ValidationException(_unevaluated(name, kind, condition))
+        if stage.get("onFailure") is not None:
+            _check_on_failure(name, index, stage["onFailure"])
+
+
+def _unevaluated(stage: str, kind: str, condition: dict) -> str:
+    providers = list(
+        dict.fromkeys(r["ruleTypeId"]["provider"] for r in condition.get("rules") or [])
+    )
+    if len(providers) == 1:
+        what = f"the {providers[0]} rule"
+    elif providers:
+        what = f"the {', '.join(providers[:-1])} and {providers[-1]} rules"
+    else:
+        what = "the rules"
+    return (
+        f"The local cloud can't evaluate {what} of stage {stage}'s {kind} condition; remove "
+        "the condition to run this pipeline locally."
+    )
+
+
+def _check_on_failure(stage: str, index: int, on_failure: dict) -> None:
+    result = on_failure.get("result")
+    if result == "SKIP":
+        raise exc.ValidationException(
+            f"Stage {stage}'s onFailure result is SKIP: a failed stage can be retried "
+            "(RETRY), rolled back (ROLLBACK) or left failed (FAIL, the default), not skipped."
+        )
+    if on_failure.get("retryConfiguration") is not None and result != "RETRY":
+        raise exc.ValidationException(
+            f"Stage {stage}'s onFailure declares retryConfiguration, which applies only when "
+            f"its result is RETRY (it is {result or 'not set'})."
+        )
+    if result == "ROLLBACK" and index == 0:
+        raise exc.ValidationException(
+            f"Stage {stage} is the source stage, which can't be rolled back: its onFailure "
+            "result can't be ROLLBACK (RETRY can retry it)."
+        )
+
+
+def _check_honoured(stage: str, action: dict, region: str) -> None:
+    """The members of an action the local cloud runs that it would otherwise ignore."""
+    if _type_of(action) not in EMULATED:
+        return  # its action fails when it runs, saying the provider isn't emulated
+    name = action["name"]
+    for member, why in UNHONOURED_ACTION_MEMBERS.items():
+        if action.get(member) is not None:
+            raise exc.ValidationException(
+                f"Action {name} in stage {stage} declares {member}, which the local cloud "
+                f"doesn't honour ({why}): remove it to run this pipeline locally."
+            )
+    if action.get("region") not in (None, region):
+        raise exc.ValidationException(
+            f"Action {name} in stage {stage} runs in region {action['region']}: the local "
+            f"cloud runs every action in the pipeline's region ({region}). Remove region, or "
+            f"set it to {region}, to run this pipeline locally."
+        )
+    poll = (action.get("configuration") or {}).get("PollForSourceChanges")
+    if poll is not None and str(poll).lower() not in ("true", "false"):
+        raise exc.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}' has PollForSourceChanges '{poll}': it "
+            "must be true or false"
+        )

@@ -72,6 +72,10 @@ class InvalidActionDeclarationException(CodePipelineError):
     """An action of the declaration is not valid (type, configuration, artifacts)."""
 
 
+class InvalidBlockerDeclarationException(CodePipelineError):
+    """A stage declares blockers, which CodePipeline reserves for future use."""
+
+
 # -- tags -----------------------------------------------------------------------------------
 class ResourceNotFoundException(CodePipelineError):
     def __init__(self, account_id: str, arn: str):
@@ -131,6 +135,19 @@ class NotLatestPipelineExecutionException(CodePipelineError):
 
 class ConflictException(CodePipelineError):
     """The request conflicts with the pipeline's current state."""
+
+
+class UnableToRollbackStageException(CodePipelineError):
+    """A rollback the stage or its target execution doesn't allow (a source stage, a stage
+    running now, a target that didn't succeed in the stage or is itself a rollback)."""
+
+
+class PipelineExecutionOutdatedException(CodePipelineError):
+    """A rollback target started with an older version of the pipeline."""
+
+
+class ConditionNotOverridableException(CodePipelineError):
+    """There is no condition of that type to override."""
 
 
 # -- jobs -----------------------------------------------------------------------------------

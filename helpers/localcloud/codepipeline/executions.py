@@ -134,6 +134,22 @@ class StageRun:
 
 
 @dataclass
+class StageRetries:
+    """The retries of one stage of one execution: GetPipelineState's retryStageMetadata."""
+
+    automatic: int = 0
+    manual: int = 0
+    latest: str | None = None  # AutomatedStageRetry | ManualStageRetry
+
+    def to_dict(self) -> dict:
+        return {
+            "autoStageRetryAttempt": self.automatic or None,
+            "manualStageRetryAttempt": self.manual or None,
+            "latestRetryTrigger": self.latest,
+        }
+
+
+@dataclass
 class PipelineExecution:
     id: str
     pipeline_name: str
@@ -156,6 +172,9 @@ class PipelineExecution:
     abandon: bool = False
     stop_trigger: dict | None = None
     updated_to: int | None = None  # the pipeline version an UpdatePipeline made meanwhile
+    execution_type: str = "STANDARD"  # STANDARD | ROLLBACK
+    rollback_target: str | None = None  # a ROLLBACK execution's target execution id
+    retries: dict[str, StageRetries] = field(default_factory=dict)  # stage name -> retries
 
     @property
     def execution_mode(self) -> str:
@@ -191,8 +210,14 @@ class PipelineExecution:
             ],
             "trigger": self.trigger,
             "executionMode": self.execution_mode,
-            "executionType": "STANDARD",
+            "executionType": self.execution_type,
+            "rollbackMetadata": self.rollback_metadata(),
         }
+
+    def rollback_metadata(self) -> dict | None:
+        if self.rollback_target is None:
+            return None
+        return {"rollbackTargetPipelineExecutionId": self.rollback_target}
 
     def to_summary(self) -> dict:
         """A row of ListPipelineExecutions."""
@@ -209,9 +234,10 @@ class PipelineExecution:
             "trigger": self.trigger,
             "stopTrigger": self.stop_trigger,
             "executionMode": self.execution_mode,
-            "executionType": "STANDARD",
+            "executionType": self.execution_type,
+            "rollbackMetadata": self.rollback_metadata(),
         }
 
     def inbound(self) -> dict:
         """As a stage's inboundExecution shows it: waiting to enter."""
-        return {"pipelineExecutionId": self.id, "status": self.status, "type": "STANDARD"}
+        return {"pipelineExecutionId": self.id, "status": self.status, "type": self.execution_type}

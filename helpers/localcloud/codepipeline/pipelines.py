@@ -1,4 +1,5 @@
-"""Pipeline declarations as CodePipeline keeps them: every version, metadata and tags.
+"""Pipeline declarations as CodePipeline keeps them: every version, metadata, tags and the
+state of each stage's inbound transition.
 
 A pipeline's versions are kept whole, so ``GetPipeline(version=N)`` returns the declaration
 an older execution ran with; ``UpdatePipeline`` adds version N+1.
@@ -41,7 +42,8 @@ def with_defaults(declaration: dict, version: int) -> dict:
 
 @dataclass
 class Pipeline:
-    """One pipeline: its declarations (version N at index N-1), metadata and tags."""
+    """One pipeline: its declarations (version N at index N-1), metadata, tags and the inbound
+    transitions DisableStageTransition/EnableStageTransition changed."""
 
     name: str
     arn: str
@@ -49,6 +51,8 @@ class Pipeline:
     tags: dict[str, str] = field(default_factory=dict)
     created: datetime = field(default_factory=utcnow)
     updated: datetime = field(default_factory=utcnow)
+    # stage name -> GetPipelineState's inboundTransitionState; a stage not here is enabled
+    transitions: dict[str, dict] = field(default_factory=dict)
 
     @property
     def version(self) -> int:
@@ -69,6 +73,12 @@ class Pipeline:
 
     def metadata(self) -> dict:
         return {"pipelineArn": self.arn, "created": self.created, "updated": self.updated}
+
+    def inbound_enabled(self, stage_name: str) -> bool:
+        return self.transitions.get(stage_name, {}).get("enabled", True)
+
+    def transition_state(self, stage_name: str) -> dict:
+        return dict(self.transitions.get(stage_name) or {"enabled": True})
 
     def summary(self) -> dict:
         """A row of ListPipelines."""
@@ -113,7 +123,15 @@ class PipelineStore:
             pipeline = self._get_locked(declaration["name"])
             pipeline.versions.append(with_defaults(declaration, pipeline.version + 1))
             pipeline.updated = utcnow()
+            stages = {stage["name"] for stage in declaration["stages"][1:]}
+            for gone in set(pipeline.transitions) - stages:
+                del pipeline.transitions[gone]  # a stage removed, or now first, has none
             return pipeline
+
+    def set_transition(self, name: str, stage_name: str, state: dict) -> None:
+        """Disable or enable a stage's inbound transition (``state``: inboundTransitionState)."""
+        with self._lock:
+            self._get_locked(name).transitions[stage_name] = state
 
     def get(self, name: str) -> Pipeline:
         with self._lock:

@@ -79,6 +79,15 @@ class ActionServices:
         return self.job_timeout_s * (MAX_ACTION_DURATION / AWS_JOB_TIMEOUT)
 
 
+def artifact_key_id(run: ActionRun) -> str | None:
+    """The KMS key of the artifact store the run's artifacts go to, if it declares one."""
+    declaration = run.execution.declaration
+    store = declaration.get("artifactStore") or (declaration.get("artifactStores") or {}).get(
+        run.region
+    )
+    return ((store or {}).get("encryptionKey") or {}).get("id")
+
+
 class S3Source:
     """Copies the latest version of the object into the artifact store (versioned bucket)."""
 
@@ -105,7 +114,13 @@ class S3Source:
                 )
             source = backends.read_object(bucket, key)
             for artifact in run.outputs:
-                backends.write_object(artifact.bucket, artifact.key, source.body, "application/zip")
+                backends.write_object(
+                    artifact.bucket,
+                    artifact.key,
+                    source.body,
+                    "application/zip",
+                    kms_key_id=artifact_key_id(run),
+                )
                 artifact.revision = source.version_id
         except ArtifactError as error:
             raise ActionFailed(str(error), "RevisionUnavailable") from error
@@ -128,7 +143,8 @@ class S3Source:
 
 
 class S3Deploy:
-    """Writes the input artifact (or, with Extract, its files) into a bucket."""
+    """Writes the input artifact (or, with Extract, its files) into a bucket, with the
+    configuration's CacheControl, CannedACL and KMSEncryptionKeyARN."""
 
     kind = ("Deploy", "AWS", "S3")
 
@@ -143,23 +159,29 @@ class S3Deploy:
         extract = str(config.get("Extract", "false")).lower() == "true"
         object_key = config.get("ObjectKey", "")
         target = object_key.strip("/")
-        self.services.require(
-            run, "s3:PutObject", arns.s3_arn(bucket, target if not extract else f"{target}*")
-        )
+        written = arns.s3_arn(bucket, target if not extract else f"{target}*")
+        self.services.require(run, "s3:PutObject", written)
+        if config.get("CannedACL"):
+            self.services.require(run, "s3:PutObjectAcl", written)
+        options = {
+            "cache_control": config.get("CacheControl"),
+            "canned_acl": config.get("CannedACL"),
+            "kms_key_id": config.get("KMSEncryptionKeyARN"),
+        }
         (artifact_in,) = run.inputs
         try:
             artifact = backends.read_object(artifact_in.bucket, artifact_in.key)
             if not extract:
-                backends.write_object(bucket, object_key, artifact.body)
+                backends.write_object(bucket, object_key, artifact.body, **options)
                 deployed = 1
             else:
-                deployed = self._extract(artifact.body, artifact_in.name, bucket, target)
+                deployed = self._extract(artifact.body, artifact_in.name, bucket, target, options)
         except ArtifactError as error:
             raise ActionFailed(str(error), "JobFailed") from error
         run.touch(summary=f"Deployed {deployed} object(s) to s3://{bucket}/{object_key}")
 
     @staticmethod
-    def _extract(body: bytes, name: str, bucket: str, prefix: str) -> int:
+    def _extract(body: bytes, name: str, bucket: str, prefix: str, options: dict) -> int:
         try:
             package = zipfile.ZipFile(io.BytesIO(body))
         except zipfile.BadZipFile as error:
@@ -188,7 +210,7 @@ class S3Deploy:
                         f"can't be extracted ({error})",
                         "JobFailed",
                     ) from error
-                backends.write_object(bucket, target, body)
+                backends.write_object(bucket, target, body, **options)
                 deployed += 1
         return deployed
 

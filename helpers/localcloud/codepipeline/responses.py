@@ -31,6 +31,10 @@ OPERATIONS = frozenset(
         "StartPipelineExecution",
         "StopPipelineExecution",
         "RetryStageExecution",
+        "RollbackStage",
+        "DisableStageTransition",
+        "EnableStageTransition",
+        "OverrideStageCondition",
         "GetPipelineState",
         "GetPipelineExecution",
         "ListPipelineExecutions",
@@ -147,6 +151,26 @@ class CodePipelineResponses:
             p["pipelineName"], p["stageName"], p["pipelineExecutionId"], p["retryMode"]
         )
         return {"pipelineExecutionId": execution_id}
+
+    def rollback_stage(self, engine: PipelineEngine, p: dict) -> dict:
+        execution_id = engine.rollback_stage(
+            p["pipelineName"], p["stageName"], p["targetPipelineExecutionId"]
+        )
+        return {"pipelineExecutionId": execution_id}
+
+    def disable_stage_transition(self, engine: PipelineEngine, p: dict) -> dict:
+        engine.set_transition(
+            p["pipelineName"], p["stageName"], p["transitionType"], False, p["reason"]
+        )
+        return {}
+
+    def enable_stage_transition(self, engine: PipelineEngine, p: dict) -> dict:
+        engine.set_transition(p["pipelineName"], p["stageName"], p["transitionType"], True)
+        return {}
+
+    def override_stage_condition(self, engine: PipelineEngine, p: dict) -> dict:
+        engine.override_stage_condition(p["pipelineName"], p["stageName"], p["conditionType"])
+        return {}
 
     def get_pipeline_state(self, engine: PipelineEngine, p: dict) -> dict:
         return engine.pipeline_state(p["name"])

@@ -3,10 +3,26 @@
 Stages run in order. A stage runs one execution at a time (it is locked while the execution is
 in it); which waiting execution enters next depends on the mode ("How pipeline executions
 work"): SUPERSEDED — the newest, older waiting ones are superseded; QUEUED — the oldest, in the
-order they were started; PARALLEL — no locks, every execution runs independently. In a stage,
+order they were started; PARALLEL — no locks, every execution runs independently. An execution
+waits before a stage whose inbound transition is disabled, as one waiting for the stage's lock
+does (a newer one supersedes it in SUPERSEDED mode), and enters once it is enabled. In a stage,
 actions run by runOrder, the same runOrder in parallel; artifacts pass from action to action by
 name through the artifact store. An UpdatePipeline lets running actions finish, then fails the
 stage and the execution (user guide, "Edit a pipeline").
+
+A stage that fails does what its onFailure says (user guide, "Roll back or retry stages"):
+
+- RETRY: it is retried once, automatically — "You can only configure automatic retry on stage
+  failure for one retry attempt" — in its retryConfiguration's retryMode: FAILED_ACTIONS reruns
+  the failed actions (and those after them that never ran), ALL_ACTIONS the whole stage. AWS
+  documents no default retryMode: here it is ALL_ACTIONS. A manual RetryStageExecution doesn't
+  give the stage another automatic attempt. GetPipelineState shows both in retryStageMetadata.
+- ROLLBACK: the execution fails, and a rollback execution (executionType ROLLBACK, trigger
+  AutomatedRollback) reruns the stage alone with the artifacts, source revisions and variables
+  of the stage's most recent successful execution — a STANDARD one started with the same
+  pipeline version; with none, nothing is rolled back. A failing rollback execution isn't
+  rolled back again.
+- FAIL, the default: the execution fails.
 """
 
 from __future__ import annotations
@@ -23,7 +39,7 @@ from itertools import groupby
 
 from .. import arns, backends
 from . import exceptions as exc
-from .executions import ActionRun, Artifact, PipelineExecution, StageRun, utcnow
+from .executions import ActionRun, Artifact, PipelineExecution, StageRetries, StageRun, utcnow
 from .jobs import JobBoard
 from .providers import PROVIDERS, ActionFailed, ActionServices
 from .variables import (
@@ -52,6 +68,17 @@ UPDATED_MESSAGE = (
 
 # The principal CodePipeline assumes a pipeline's service role as.
 PIPELINE_SERVICE = "codepipeline.amazonaws.com"
+DEFAULT_RETRY_MODE = "ALL_ACTIONS"  # onFailure RETRY without retryConfiguration.retryMode
+
+
+def on_failure(stage: dict) -> str:
+    """What a stage does when it fails: RETRY, ROLLBACK or FAIL."""
+    return (stage.get("onFailure") or {}).get("result") or "FAIL"
+
+
+def automatic_retry_mode(stage: dict) -> str:
+    configuration = (stage.get("onFailure") or {}).get("retryConfiguration") or {}
+    return configuration.get("retryMode") or DEFAULT_RETRY_MODE
 
 
 def internal_error() -> str:
@@ -78,10 +105,13 @@ class Scheduler:
         lock: threading.RLock,
         issue_credentials=None,
         enforce_iam: bool = False,
+        inbound_enabled=None,
     ):
         self.region, self.account_id = region, account_id
         self.jobs = jobs
         self.enforce_iam = enforce_iam
+        # (pipeline name, stage name) -> whether the stage's inbound transition is enabled
+        self._inbound_enabled = inbound_enabled or (lambda name, stage: True)
         # (role ARN, session name, seconds) -> temporary credentials: the artifact credentials
         self._issue_credentials = issue_credentials
         self._lock = lock
@@ -135,6 +165,38 @@ class Scheduler:
             ]
         newest_first = bool(waiting) and waiting[-1].execution_mode == "SUPERSEDED"
         return sorted(waiting, key=lambda e: e.sequence, reverse=newest_first)
+
+    def stage_running(self, name: str, stage_name: str) -> bool:
+        """Whether an execution is running the stage now."""
+        with self._lock:
+            return any(
+                e.status in ("InProgress", "Stopping")
+                and e.stages.get(stage_name) is not None
+                and e.stages[stage_name].status == "InProgress"
+                for e in self._executions_of(name).values()
+            )
+
+    def last_success(self, name: str, stage_name: str, version: int) -> PipelineExecution | None:
+        """The most recent STANDARD execution, started with ``version``, that succeeded in the
+        stage: what a rollback of the stage goes back to."""
+        with self._lock:
+            found = None
+            for execution in self._executions_of(name).values():
+                stage = execution.stages.get(stage_name)
+                if (
+                    execution.execution_type == "STANDARD"
+                    and execution.version == version
+                    and stage is not None
+                    and stage.status == "Succeeded"
+                    and (found is None or execution.sequence > found.sequence)
+                ):
+                    found = execution
+            return found
+
+    def wake(self) -> None:
+        """Something an execution may wait for changed (a transition was enabled)."""
+        with self._turns:
+            self._turns.notify_all()
 
     def in_progress(self) -> bool:
         with self._lock:
@@ -200,10 +262,48 @@ class Scheduler:
         self._spawn(execution, 0)
         return execution
 
-    def _spawn(self, execution: PipelineExecution, first_stage: int, retry: str | None = None):
+    def rollback(
+        self, name: str, declaration: dict, stage_name: str, target: PipelineExecution, trigger
+    ) -> PipelineExecution:
+        """A ROLLBACK execution that reruns one stage with what ``target`` ran it with: the
+        artifacts and action variables of the stages before it, its source revisions and
+        pipeline variables."""
+        stages = declaration["stages"]
+        index = [s["name"] for s in stages].index(stage_name)
+        earlier = [a for s in stages[:index] for a in s["actions"]]
+        produced = {o["name"] for a in earlier for o in a.get("outputArtifacts") or []}
+        namespaces = {a["namespace"] for a in earlier if a.get("namespace")}
+        with self._lock:
+            execution = PipelineExecution(
+                id=str(uuid.uuid4()),
+                pipeline_name=name,
+                version=int(declaration["version"]),
+                declaration=declaration,
+                trigger=trigger,
+                sequence=next(self._sequence),
+                variables=dict(target.variables),
+                execution_type="ROLLBACK",
+                rollback_target=target.id,
+            )
+            execution.artifacts = {n: a for n, a in target.artifacts.items() if n in produced}
+            execution.namespaces = {
+                n: dict(v) for n, v in target.namespaces.items() if n in namespaces
+            }
+            execution.revisions = [dict(r) for r in target.revisions]
+            self._executions_of(name)[execution.id] = execution
+        self._spawn(execution, index, last_stage=index)
+        return execution
+
+    def _spawn(
+        self,
+        execution: PipelineExecution,
+        first_stage: int,
+        retry: str | None = None,
+        last_stage: int | None = None,
+    ):
         threading.Thread(
             target=self._run,
-            args=(execution, first_stage, retry),
+            args=(execution, first_stage, retry, last_stage),
             daemon=True,
             name=f"pipeline-{execution.pipeline_name}-{execution.id[:8]}",
         ).start()
@@ -270,8 +370,13 @@ class Scheduler:
                 )
             execution.stop_requested = execution.abandon = False
             execution.stop_trigger = execution.updated_to = None
+            retries = execution.retries.setdefault(stage_name, StageRetries())
+            retries.manual += 1
+            retries.latest = "ManualStageRetry"
             execution.touch(status="InProgress", status_summary=None)
-        self._spawn(execution, stage_names.index(stage_name), retry=mode)
+        index = stage_names.index(stage_name)
+        last = index if execution.execution_type == "ROLLBACK" else None  # it runs one stage
+        self._spawn(execution, index, retry=mode, last_stage=last)
         return execution_id
 
     def forget(self, name: str) -> None:
@@ -304,11 +409,18 @@ class Scheduler:
             return "Failed"
         return None
 
-    def _run(self, execution: PipelineExecution, first_stage: int, retry: str | None) -> None:
-        outcome, summary = "Succeeded", None
+    def _run(
+        self,
+        execution: PipelineExecution,
+        first_stage: int,
+        retry: str | None,
+        last_stage: int | None = None,
+    ) -> None:
+        outcome, summary, failed_stage = "Succeeded", None, None
         try:
             stages = execution.declaration["stages"]
-            for index in range(first_stage, len(stages)):
+            last = len(stages) - 1 if last_stage is None else last_stage
+            for index in range(first_stage, last + 1):
                 stage = stages[index]
                 if not self._enter_stage(execution, stage["name"]):
                     outcome = self._halted(execution) or "Superseded"
@@ -316,6 +428,8 @@ class Scheduler:
                 try:
                     mode = retry if index == first_stage else None
                     outcome = self._run_stage(execution, stage, mode)
+                    if outcome == "Failed" and self._retries_automatically(execution, stage):
+                        outcome = self._run_stage(execution, stage, automatic_retry_mode(stage))
                 finally:
                     self._leave_stage(execution, stage["name"])
                 if outcome != "Succeeded":
@@ -325,6 +439,7 @@ class Scheduler:
                         if r.status == "Failed"
                     ]
                     summary = (failed[0].error or {}).get("message") if failed else None
+                    failed_stage = stage
                     break
         except Exception:  # an engine bug must not leave the execution InProgress
             outcome, summary = "Failed", internal_error()
@@ -336,12 +451,57 @@ class Scheduler:
             if outcome == "Failed" and summary is None and execution.updated_to is not None:
                 summary = UPDATED_MESSAGE.format(version=execution.updated_to)
             execution.touch(status=outcome, status_summary=summary)
+            target = self._rollback_target(execution, failed_stage) if outcome == "Failed" else None
             self._turns.notify_all()
+        if target is not None:
+            trigger = {"triggerType": "AutomatedRollback", "triggerDetail": execution.id}
+            self.rollback(
+                execution.pipeline_name,
+                execution.declaration,
+                failed_stage["name"],
+                target,
+                trigger,
+            )
         backends.on_change("codepipeline", now=True)  # an ended execution is written at once
 
+    def _retries_automatically(self, execution: PipelineExecution, stage: dict) -> bool:
+        """Whether a stage that just failed gets its one automatic retry now (and count it)."""
+        with self._lock:
+            if on_failure(stage) != "RETRY" or self._halted(execution) is not None:
+                return False
+            retries = execution.retries.setdefault(stage["name"], StageRetries())
+            if retries.automatic:
+                return False
+            retries.automatic += 1
+            retries.latest = "AutomatedStageRetry"
+            execution.touch()
+            return True
+
+    def _rollback_target(
+        self, execution: PipelineExecution, stage: dict | None
+    ) -> PipelineExecution | None:
+        """What a failed stage with onFailure ROLLBACK rolls back to, if anything."""
+        if (
+            stage is None
+            or on_failure(stage) != "ROLLBACK"
+            or execution.execution_type != "STANDARD"
+            or execution.stop_requested
+            or execution.updated_to is not None
+        ):
+            return None
+        return self.last_success(execution.pipeline_name, stage["name"], execution.version)
+
+    def _inbound_open(self, execution: PipelineExecution, stage_name: str) -> bool:
+        try:
+            return self._inbound_enabled(execution.pipeline_name, stage_name)
+        except exc.PipelineNotFoundException:
+            return True  # deleted: the execution is being abandoned
+
     def _enter_stage(self, execution: PipelineExecution, stage_name: str) -> bool:
-        """Wait for the stage's turn; False if stopped, failed or superseded meanwhile."""
-        if execution.execution_mode == "PARALLEL":
+        """Wait for the stage's turn (and its inbound transition); False if stopped, failed or
+        superseded meanwhile."""
+        parallel = execution.execution_mode == "PARALLEL"
+        if parallel and self._inbound_open(execution, stage_name):
             return self._halted(execution) is None
         key = (execution.pipeline_name, stage_name)
         with self._turns:
@@ -352,6 +512,11 @@ class Scheduler:
                     waiting = self.inbound(execution.pipeline_name, stage_name)
                     if waiting[0] is not execution and execution.execution_mode == "SUPERSEDED":
                         return False
+                    if not self._inbound_open(execution, stage_name):
+                        self._turns.wait(1.0)  # enabling it wakes us
+                        continue
+                    if parallel:
+                        return True
                     if waiting[0] is execution and self._stage_owner.get(key) in (
                         None,
                         execution.id,
