@@ -4,6 +4,8 @@ The first install takes a minute or two. pip --quiet says nothing for all that t
 without it prints hundreds of lines and a setuptools banner about editable installs that a
 learner can do nothing about. This runs pip, keeps its whole output in .venv/install.log,
 and shows one line of progress; if pip fails, it shows the end of the log and where the rest is.
+Then, where Node.js is installed, npm installs the AWS SDK v3 clients that Lambda's Node.js
+runtimes bundle, for the local cloud's Node.js functions (without it, setup says so).
 
     .venv/bin/python tools/install.py [EXTRA]     # EXTRA: an optional group, e.g. browser
 """
@@ -78,7 +80,20 @@ def main(argv: list[str]) -> int:
         print("\n".join(["pip failed; the end of its output:", *tail]), file=sys.stderr)
         print(f"The whole of it: {LOG}", file=sys.stderr)
         return code
+    print(f"  {_node_sdk()}")
     return 0
+
+
+def _node_sdk() -> str:
+    """The AWS SDK v3 clients Lambda's Node.js runtimes bundle, for the local cloud's Node.js
+    functions; where npm is absent or fails, setup still succeeds and says so."""
+    try:
+        from helpers.localcloud.awslambda.interpreters import install_node_sdk
+
+        with LOG.open("a") as log:
+            return install_node_sdk(log=log)
+    except Exception as error:  # never fail setup for an optional part
+        return f"Node.js functions: no AWS SDK v3 for them ({error})."
 
 
 if __name__ == "__main__":

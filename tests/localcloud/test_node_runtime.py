@@ -11,6 +11,7 @@ AWS's runtimes now fail it).
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 import zipfile
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from helpers import localcloud, packaging, pipelines
-from helpers.localcloud.awslambda import runtimes
+from helpers.localcloud.awslambda import interpreters, runtimes
 from helpers.localcloud.awslambda.exceptions import InvalidRuntimeException
 
 from ..conftest import JOB_TIMEOUT_S, Started
@@ -226,7 +227,9 @@ exports.handler = async (event, context) => ({
     second, _, _ = invoke(aws, name)
     env = result["env"]
     assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{runtime}"
-    assert env["NODE_PATH"] == env["LAMBDA_TASK_ROOT"] == result["cwd"]
+    # the SDK v3 the runtime bundles, then the task root, as /var/runtime/node_modules on AWS
+    assert env["NODE_PATH"] == os.pathsep.join([str(interpreters.NODE_MODULES), result["cwd"]])
+    assert env["LAMBDA_TASK_ROOT"] == result["cwd"]
     assert "PYTHONPATH" not in env and env["_HANDLER"] == "index.handler"
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_REGION"] == "us-east-1"
@@ -237,6 +240,10 @@ exports.handler = async (event, context) => ({
     lines = log_lines(aws, name)
     version, version_arn = runtimes.runtime_version(runtime, "us-east-1")
     assert re.fullmatch(rf"nodejs:{runtime[6:8]}\.v\d+", version)
+    # the Node.js that runs it, where it is not the runtime's major
+    version = interpreters.with_note(
+        version, interpreters.node_note(runtimes.find_node(runtime), runtime)
+    )
     assert lines[0] == f"INIT_START Runtime Version: {version}\tRuntime Version ARN: {version_arn}"
     ids = [r["ResponseMetadata"]["RequestId"] for r in (first, second)]
     assert lines[1:] == [

@@ -87,7 +87,8 @@ def run_case(cloud: Cloud, source: str) -> dict:
     create_function(
         cloud.client,
         FunctionName=name,
-        Runtime="python3.12",
+        # the local cloud's own Python, which both clients run on
+        Runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
         Role=cloud.roles["lambda"],
         Handler="app.handler",
         Code={"ZipFile": zip_bytes({"app.py": source})},

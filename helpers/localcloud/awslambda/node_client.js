@@ -20,9 +20,9 @@
 // - an uncaught exception or an unhandled rejection fails the invocation and ends the process.
 // Two things AWS's client doesn't do: each result carries the process's peak memory in a header
 // (the REPORT line's Max Memory Used where there is no /proc), and require() looks for modules
-// inside the deployment package only: on AWS nothing lies above /var/task, here a node_modules
-// folder above the unpacked package would otherwise be found (import, in ES modules, still
-// would). Compared with aws-lambda-ric 3.3.0, built for the purpose, on the same handlers: the
+// inside the deployment package and NODE_PATH only: on AWS nothing lies above /var/task, here a
+// node_modules folder above the unpacked package would otherwise be found (import, in ES
+// modules, still would). Compared with aws-lambda-ric 3.3.0, built for the purpose, on the same handlers: the
 // same payloads and log lines, but for the runtime's own stack frames and Runtime.NodeJsExit
 // (3.3.0 answers null for a promise that never settles; AWS's runtimes since fail it).
 //
@@ -44,8 +44,12 @@ const noop = () => {};
 
 // -- modules come from the deployment package -------------------------------------------------
 // require('name') looks in node_modules folders up to the file system's root, then in global
-// folders; on AWS none of them exists outside /var/task, so only the package's own are kept.
-const inPackage = (folder) => folder === ROOT || folder.startsWith(ROOT + path.sep);
+// folders; on AWS none of them exists outside /var/task, so only the package's own are kept,
+// and NODE_PATH's folders (the SDK v3 the runtime bundles, /var/runtime/node_modules on AWS).
+const ROOTS = [ROOT, ...(process.env.NODE_PATH || "").split(path.delimiter).filter(Boolean)]
+  .map((folder) => path.resolve(folder));
+const inPackage = (folder) =>
+  ROOTS.some((root) => folder === root || folder.startsWith(root + path.sep));
 const resolveLookupPaths = Module._resolveLookupPaths;
 Module._resolveLookupPaths = function (request, parent) {
   const paths = resolveLookupPaths.call(this, request, parent);

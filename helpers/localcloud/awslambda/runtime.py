@@ -66,6 +66,10 @@ class LambdaRuntime:
     ):
         self.endpoint = endpoint
         self.python_client = choose_python_client(python_client)
+        # awslambdaric named (not chosen) runs every python3.x function on the local cloud's own
+        # Python, the only one it is compiled for; else a function runs on its runtime's version
+        wanted = python_client or os.environ.get("LOCALCLOUD_PYTHON_CLIENT") or "auto"
+        self.exact_python = wanted != "awslambdaric"
         # (role ARN, session name) -> temporary credentials of that role, as Lambda gets them
         self._issue_credentials = issue_credentials or _unchecked_credentials
         # (role ARN, log group, log stream) -> whether the role may write the function's logs
@@ -168,6 +172,7 @@ class LambdaRuntime:
                 self._issue_credentials(spec.role, spec.name),
                 self.python_client,
                 self._can_log,
+                self.exact_python,
             )
             if self._environments is not None:
                 self._environments.started(worker.process.pid)

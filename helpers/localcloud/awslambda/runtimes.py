@@ -8,6 +8,7 @@ Node.js installed here: optional, 18 or newer; ``LOCALCLOUD_NODE`` names another
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -122,11 +123,33 @@ def node_version(executable: str) -> str:
     return _node_versions[key]
 
 
+def _node_of_major(major: str) -> str | None:
+    """A Node.js ``major`` (``22``) besides ``node``: ``node22`` on PATH, nvm's, Homebrew's
+    ``node@22``; the first whose ``--version`` says so."""
+    home = os.path.expanduser("~")
+    found = [shutil.which(f"node{major}")]
+    found += sorted(glob.glob(f"{home}/.nvm/versions/node/v{major}.*/bin/node"), reverse=True)
+    found += [f"/opt/homebrew/opt/node@{major}/bin/node", f"/usr/local/opt/node@{major}/bin/node"]
+    for candidate in found:
+        if candidate and os.access(candidate, os.X_OK):
+            try:
+                if node_version(candidate).startswith(f"v{major}."):
+                    return candidate
+            except (OSError, subprocess.SubprocessError):
+                continue
+    return None
+
+
 def find_node(runtime: str = "nodejs20.x") -> str:
-    """The Node.js executable that runs ``runtime`` functions: ``LOCALCLOUD_NODE`` or ``node`` on
-    PATH, looked up at every invoke (installing Node.js needs no restart). Without one, 18 or
-    newer, Invoke's error that says what to install."""
+    """The Node.js executable that runs ``runtime`` functions: ``LOCALCLOUD_NODE`` if set, else
+    the runtime's own major if found (``_node_of_major``), else ``node`` on PATH; looked up at
+    every invoke (installing Node.js needs no restart). Without one, 18 or newer, Invoke's
+    error that says what to install."""
     wanted = os.environ.get("LOCALCLOUD_NODE") or "node"
+    if wanted == "node":
+        exact = _node_of_major(runtime.removeprefix("nodejs").removesuffix(".x"))
+        if exact:
+            return exact
     executable = shutil.which(wanted)
     found = None
     if executable is not None:

@@ -24,6 +24,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from .interpreters import NODE_MODULES, node_note, python_launch, with_note
 from .logs import LogStream, SystemLog, new_stream_name, now_ms, split_output
 from .memory import MemoryWatch
 from .models import FunctionSpec, Invocation
@@ -87,10 +88,17 @@ class Worker:
         credentials: dict,
         client: str = "awslambdaric",
         can_log=None,
+        exact_python: bool = True,
     ):
         self.spec = spec
         if client_for(spec.runtime) == "node":
             client = "node"  # ``client`` names the Python client; Node.js has one, ours
+            command = client_command(client, spec.handler, spec.runtime)
+            note = node_note(command[0], spec.runtime)
+        else:  # on the runtime's Python where there is one, importing what Lambda's does
+            command, client, note = python_launch(
+                spec.runtime, client, spec.handler, task_root, PYTHON_CLIENT, exact_python
+            )
         self.client = client
         self.reported_peak_kb: int | None = None
         self.credentials_expire = credentials.get("Expiration")
@@ -150,13 +158,14 @@ class Worker:
             }
         )
         version, version_arn = runtime_version(spec.runtime, spec.region)
+        version = with_note(version, note)
         # the platform's lines (INIT_START, START, END, REPORT) in the function's log format
         self.system_log = SystemLog(spec.log_format, spec.system_log_level)
         for line in self.system_log.init_start(version, version_arn, spec.name, spec.version):
             self._emit(line)
         self.spawned_ns = time.perf_counter_ns()
         self.process = subprocess.Popen(
-            client_command(client, spec.handler, spec.runtime),
+            command,
             cwd=task_root,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -531,9 +540,12 @@ def _log_format_variables(spec: FunctionSpec) -> dict[str, str]:
 
 
 def _module_path(client: str, task_root: str) -> dict[str, str]:
-    """Where the language finds the package's modules: PYTHONPATH, or NODE_PATH as the Node.js
-    runtimes set it (its /opt and /var/runtime folders have no counterpart here)."""
-    return {"NODE_PATH": task_root} if client == "node" else {"PYTHONPATH": task_root}
+    """Where the language finds the package's modules: PYTHONPATH (the launcher sets the
+    function's own ``sys.path``), or NODE_PATH as the Node.js runtimes set it: the SDK v3
+    clients `make setup` installs, then the task root (/opt has no counterpart here)."""
+    if client == "node":  # after the package's own node_modules, as /var/runtime's on AWS
+        return {"NODE_PATH": os.pathsep.join([str(NODE_MODULES), task_root])}
+    return {"PYTHONPATH": task_root}
 
 
 def _node_options(own: str | None) -> str:

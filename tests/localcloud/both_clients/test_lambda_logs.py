@@ -9,7 +9,7 @@ import re
 from ..conftest import log_messages
 
 INIT_START = re.compile(
-    r"^INIT_START Runtime Version: python:3\.12\.v\d+"
+    r"^INIT_START Runtime Version: python:3\.12\.v\d+(?: \(runs on Python 3\.\d+\.\d+ here\))?"
     r"\tRuntime Version ARN: (?P<arn>arn:aws:lambda:us-east-1::runtime:[0-9a-f]{64})$"
 )
 
