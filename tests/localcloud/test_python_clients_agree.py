@@ -115,7 +115,8 @@ def test_both_clients_give_the_same_payload_error_and_log(clouds, case):
 @pytest.mark.parametrize("kind", ["awslambdaric", "builtin"])
 def test_a_logging_record_is_one_event_however_many_lines_it_has(clouds, kind):
     stream = run_case(clouds[kind], CASES["prints-and-logs"])["stream"]
-    assert stream[0].startswith("INIT_START Runtime Version: python:3.12.v")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert stream[0].startswith(f"INIT_START Runtime Version: python:{version}.v")
     assert [m for m in stream if m.endswith("multi\nline warning")] == [
         "[WARNING]\tTIME\tID\tmulti\nline warning"
     ]
