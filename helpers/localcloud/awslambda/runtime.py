@@ -30,6 +30,7 @@ from .exceptions import (
 )
 from .leftovers import EnvironmentRecord
 from .models import FunctionSpec, Invocation
+from .runtime_api import choose_check
 from .runtimes import check_runnable
 from .worker import EnvironmentGone, Worker, choose_python_client
 
@@ -62,9 +63,12 @@ class LambdaRuntime:
         can_log=None,
         idle_timeout_s: float | None = None,
         environments_file: str | None = None,
+        runtime_api_check: str | None = None,
     ):
         self.endpoint = endpoint
         self.python_client = choose_python_client(python_client)
+        # how each environment's Runtime API is locked to it: "peer" or "token"
+        self.runtime_api_check = choose_check(runtime_api_check)
         # (role ARN, session name) -> temporary credentials of that role, as Lambda gets them
         self._issue_credentials = issue_credentials or _unchecked_credentials
         # (role ARN, log group, log stream) -> whether the role may write the function's logs
@@ -165,6 +169,7 @@ class LambdaRuntime:
                 self._issue_credentials(spec.role, spec.name),
                 self.python_client,
                 self._can_log,
+                self.runtime_api_check,
             )
             if self._environments is not None:
                 self._environments.started(worker.process.pid)
