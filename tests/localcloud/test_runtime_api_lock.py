@@ -259,14 +259,17 @@ def test_token_a_wrong_secret_is_refused():
 
 
 # -- another Unix user ----------------------------------------------------------------------
-def stranger_uid() -> int:
-    """A user other than this one: created (useradd) when the tests run as root."""
+@pytest.fixture(scope="module")
+def stranger_uid():
+    """A user other than this one, created with useradd when the tests run as root (and
+    removed again afterwards if it was created here)."""
     if sys.platform != "linux":
         pytest.skip("another Unix user is created with useradd, on Linux")
     if os.geteuid() != 0:
         pytest.skip("creating another Unix user to connect as needs root (run as root to test)")
     try:
-        return pwd.getpwnam(STRANGER_USER).pw_uid
+        yield pwd.getpwnam(STRANGER_USER).pw_uid
+        return
     except KeyError:
         pass
     made = subprocess.run(
@@ -276,7 +279,10 @@ def stranger_uid() -> int:
     )
     if made.returncode != 0:
         pytest.skip(f"useradd could not create {STRANGER_USER}: {made.stderr.strip()}")
-    return pwd.getpwnam(STRANGER_USER).pw_uid
+    try:
+        yield pwd.getpwnam(STRANGER_USER).pw_uid
+    finally:
+        subprocess.run(["userdel", STRANGER_USER], capture_output=True)
 
 
 def as_another_user(uid: int, address: str, method: str, path: str) -> bytes:
@@ -309,8 +315,8 @@ def as_another_user(uid: int, address: str, method: str, path: str) -> bytes:
 
 
 @pytest.mark.parametrize("check", CHECKS)
-def test_another_unix_user_is_refused(check):
-    uid = stranger_uid()
+def test_another_unix_user_is_refused(check, stranger_uid):
+    uid = stranger_uid
     environment = StandInEnvironment()
     api = RuntimeApi(environment, check)
     try:
