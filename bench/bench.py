@@ -5,8 +5,10 @@ Measures (medians): local cloud start-up; a cold `python -c "import boto3; boto3
 warm and cold invoke overhead (wall time of an Invoke minus the Duration the REPORT line gives);
 what the access gate (SigV4 check and IAM evaluation) costs one request; what keeping state costs
 (a write request with and without the state store, a start-up that restores a session's state);
-and a room's load (bench/load.py): 20 releases of 5 pipelines at once and 200 invokes from 16
-threads — throughput, p50/p99 latency, and what limits them on this machine.
+a room's load (bench/load.py): 20 releases of 5 pipelines at once and 200 invokes from 16
+threads — throughput, p50/p99 latency, and what limits them on this machine; and what locking
+each execution environment's Runtime API costs (bench/runtime_api.py): the check of a
+connection or a request, and a cold start under each lock.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import uuid
 
 import boto3
 import load  # bench/load.py, beside this script
+import runtime_api  # bench/runtime_api.py
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -72,6 +75,7 @@ def main() -> None:
         process.wait(30)
         auth_us = auth_check_microseconds(state)
     writes = write_latencies()
+    lock = runtime_api.measure()
     baseline = median_ms(boto3_cold)
     rows = [
         ("boto3 cold start (yardstick)", baseline, None),
@@ -93,6 +97,7 @@ def main() -> None:
     )
     print_state(kept, writes, restored_startup)
     print_load(room)
+    runtime_api.print_figures(lock)
 
 
 def health(endpoint: str) -> dict:

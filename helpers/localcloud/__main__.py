@@ -1,4 +1,10 @@
-"""``python -m helpers.localcloud --port PORT``: serve the local cloud in the foreground."""
+"""``python -m helpers.localcloud --port PORT``: serve the local cloud in the foreground.
+
+The process that serves is started with ``--state-dir -`` (the directory on stdin) and the
+environment ``server_environment`` leaves, as ``start()`` starts it, so that its functions find
+neither in their parent's ``/proc/PID/environ`` or command line. Started any other way, it
+first replaces itself (same process id, same options) with one started so.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from . import (
     is_healthy,
     owner_credentials,
     record_endpoint,
+    server_environment,
     state_dir,
     stop,
 )
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "--state-dir",
         default=None,
         help="where the local cloud keeps its state and its owner's credentials "
-        "($LOCALCLOUD_STATE_DIR, default .localcloud/)",
+        "($LOCALCLOUD_STATE_DIR, default .localcloud/); - reads it from the first line of stdin",
     )
     parser.add_argument(
         "--idle-timeout",
@@ -95,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         "requests must still be signed with the local cloud's credentials",
     )
     args = parser.parse_args(argv)
-    if args.state_dir:
-        os.environ["LOCALCLOUD_STATE_DIR"] = args.state_dir
+    directory = _read_state_dir() if args.state_dir == "-" else args.state_dir
+    if directory and (args.ensure or args.env or args.stop):
+        os.environ["LOCALCLOUD_STATE_DIR"] = directory  # what ensure_running and stop read
     if args.ensure:
         print(ensure_running())
         return 0
@@ -118,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
 
+    directory = os.path.abspath(directory or state_dir())
+    if args.state_dir != "-":
+        _serve_in_a_clean_process(args, directory)  # does not return
+
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 
@@ -126,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def ready(endpoint: str) -> None:
         # however it was started, --env, --stop and the notebooks find it here
-        record_endpoint(endpoint, os.getpid())
+        record_endpoint(endpoint, os.getpid(), directory)
         print(f"Local cloud ready on {endpoint} (Ctrl+C to stop)", flush=True)
 
     from .persistence import StateDirectoryInUse
@@ -137,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             args.job_timeout,
             ready,
             args.python_client,
-            state_dir=str(state_dir()),
+            state_dir=directory,
             enforce_iam=not args.no_iam,
             idle_timeout_s=args.idle_timeout,
             persist=not args.no_persist,
@@ -149,8 +161,40 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 1
     finally:
-        forget_endpoint(os.getpid())
+        forget_endpoint(os.getpid(), directory)
     return 0
+
+
+def _read_state_dir() -> str:
+    line = sys.stdin.readline().rstrip("\n")
+    if not line:
+        raise SystemExit("--state-dir -: the first line of stdin must be the state directory")
+    return line
+
+
+def _serve_in_a_clean_process(args: argparse.Namespace, directory: str) -> None:
+    """Become ``python -m helpers.localcloud ... --state-dir -`` with the directory on stdin
+    and a scrubbed environment (exec: the process id, its parent and its output stay)."""
+    command = [sys.executable, "-m", "helpers.localcloud", "--port", str(args.port or 4566)]
+    command += ["--job-timeout", repr(args.job_timeout), "--state-dir", "-"]
+    if args.poll_interval is not None:
+        command += ["--poll-interval", repr(args.poll_interval)]
+    if args.python_client is not None:
+        command += ["--python-client", args.python_client]
+    if args.idle_timeout is not None:
+        command += ["--idle-timeout", repr(args.idle_timeout)]
+    if args.no_persist:
+        command.append("--no-persist")
+    if args.no_iam:
+        command.append("--no-iam")
+    read, write = os.pipe()
+    os.write(write, directory.encode() + b"\n")
+    os.close(write)
+    os.dup2(read, 0)
+    os.close(read)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, command, server_environment())
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 import zipfile
 
@@ -79,6 +80,7 @@ def test_an_event_payload_over_1_mb_is_refused(aws, make_function):
 def test_the_runtime_api_refuses_a_response_over_its_limit_and_fails_the_invocation():
     environment = StandInEnvironment()
     api = RuntimeApi(environment)
+    api.admit(os.getpid())  # this process plays the environment's runtime client
     try:
         event = invocation()
         environment.invocations.put(event)

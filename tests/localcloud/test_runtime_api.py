@@ -2,20 +2,23 @@
 
 A runtime interface client polls ``/invocation/next``, then posts the response or the error;
 an init failure goes to ``/init/error``. These are the exchanges awslambdaric and the
-workbook's client make, checked here at the HTTP level.
+workbook's client make, checked here at the HTTP level. This test process plays the
+environment's own process (``admit``), so the API's lock lets it in; what the lock keeps out
+is tested in ``test_runtime_api_lock.py``.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import queue
 import threading
 
 import pytest
 
 from helpers.localcloud.awslambda.models import Invocation
-from helpers.localcloud.awslambda.runtime_api import PREFIX, RuntimeApi
+from helpers.localcloud.awslambda.runtime_api import PREFIX, RuntimeApi, authorization
 
 
 class StandInEnvironment:
@@ -56,14 +59,18 @@ class StandInEnvironment:
 def served():
     environment = StandInEnvironment()
     api = RuntimeApi(environment)
+    api.admit(os.getpid())
     yield environment, api
     api.close()
 
 
 def call(api: RuntimeApi, method: str, path: str, body: bytes | None = None, headers=None):
     connection = http.client.HTTPConnection(api.address, timeout=10)
+    headers = dict(headers or {})
+    if api.secret:
+        headers["Authorization"] = authorization(api.secret)
     try:
-        connection.request(method, PREFIX + path, body, headers or {})
+        connection.request(method, PREFIX + path, body, headers)
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:

@@ -18,8 +18,10 @@
 // - errors posted as {errorType, errorMessage, trace} and logged as
 //   "Invoke Error \t{"errorType":...,"errorMessage":...,"stack":[...]}";
 // - an uncaught exception or an unhandled rejection fails the invocation and ends the process.
-// Two things AWS's client doesn't do: each result carries the process's peak memory in a header
-// (the REPORT line's Max Memory Used where there is no /proc), and require() looks for modules
+// Three things AWS's client doesn't do: where the local cloud locks the Runtime API with a secret
+// (runtime_api.py: macOS, or LOCALCLOUD_RUNTIME_API_CHECK=token) it reads it from stdin first
+// and sends it with every request; each result carries the process's peak memory in a header
+// (the REPORT line's Max Memory Used where there is no /proc); and require() looks for modules
 // inside the deployment package and NODE_PATH only: on AWS nothing lies above /var/task, here a
 // node_modules folder above the unpacked package would otherwise be found (import, in ES
 // modules, still would). Compared with aws-lambda-ric 3.3.0, built for the purpose, on the same handlers: the
@@ -219,11 +221,26 @@ function logError(label, error) {
 // -- the Runtime API -------------------------------------------------------------------------
 const [HOST, PORT] = API.split(":");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+// The Runtime API's secret: all of stdin, a pipe the local cloud wrote it to and closed (empty
+// where the local cloud checks the peer process instead).
+const SECRET = (() => {
+  try {
+    return fs.readFileSync(0, "utf8").trim();
+  } catch (_) {
+    return "";
+  }
+})();
+const AUTHORIZATION = SECRET
+  ? { Authorization: `Basic ${Buffer.from(`lambda:${SECRET}`).toString("base64")}` }
+  : {};
 
 function call(method, route, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { host: HOST, port: PORT, method, path: PREFIX + route, agent, headers },
+      {
+        host: HOST, port: PORT, method, path: PREFIX + route, agent,
+        headers: { ...headers, ...AUTHORIZATION },
+      },
       (response) => {
         const chunks = [];
         response.on("data", (chunk) => chunks.push(chunk));

@@ -15,13 +15,17 @@ nothing but the standard library, so it runs as a plain script beside the user's
 
     python -P python_client.py module.handler
 
-One addition awslambdaric doesn't have: each result carries the process's peak memory
+Two additions awslambdaric doesn't have: each result carries the process's peak memory
 (``getrusage``'s ``ru_maxrss``) in a header, which the local cloud uses for the REPORT line's
-*Max Memory Used* where there is no ``/proc`` to read it from (macOS).
+*Max Memory Used* where there is no ``/proc`` to read it from (macOS); and where the local
+cloud locks the Runtime API with a secret (``runtime_api.py``: macOS, or
+``LOCALCLOUD_RUNTIME_API_CHECK=token``), the client reads it from stdin before anything else
+and sends it with every request.
 """
 
 from __future__ import annotations
 
+import base64
 import decimal
 import http.client
 import importlib
@@ -292,12 +296,29 @@ def to_json(value) -> str:
 
 
 # -- the Runtime API ------------------------------------------------------------------------
+def read_secret() -> str:
+    """The Runtime API's secret: everything on stdin, to its end (the local cloud writes it to a
+    pipe and closes it; with no secret, stdin is empty)."""
+    chunks = []
+    while True:
+        chunk = os.read(0, 4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode().strip()
+
+
 class RuntimeApi:
-    def __init__(self, address: str):
+    def __init__(self, address: str, secret: str = ""):
         self.connection = http.client.HTTPConnection(address)
+        self.authorization = {}
+        if secret:
+            token = base64.b64encode(f"lambda:{secret}".encode()).decode()
+            self.authorization = {"Authorization": f"Basic {token}"}
 
     def call(self, method: str, path: str, body: bytes | None = None, headers=None):
-        self.connection.request(method, PREFIX + path, body, headers or {})
+        headers = {**(headers or {}), **self.authorization}
+        self.connection.request(method, PREFIX + path, body, headers)
         response = self.connection.getresponse()
         return response, response.read()
 
@@ -383,6 +404,7 @@ def run(handler_name: str, api: RuntimeApi, sink) -> None:
 def main(argv: list[str]) -> None:
     if len(argv) < 2:
         raise SystemExit("usage: python -P python_client.py module.handler")
+    secret = read_secret()
     task_root = os.environ.get("LAMBDA_TASK_ROOT")
     if task_root and task_root not in sys.path:
         sys.path.insert(0, task_root)
@@ -390,7 +412,7 @@ def main(argv: list[str]) -> None:
     sys.stderr = Unbuffered(sys.stderr)
     fd = os.environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
     sink = FramedSink(int(fd)) if fd else StdoutSink()
-    run(argv[1], RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"]), sink)
+    run(argv[1], RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"], secret), sink)
 
 
 if __name__ == "__main__":

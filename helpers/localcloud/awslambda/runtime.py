@@ -30,6 +30,7 @@ from .exceptions import (
 )
 from .leftovers import EnvironmentRecord
 from .models import FunctionSpec, Invocation
+from .runtime_api import choose_check
 from .runtimes import check_runnable
 from .worker import EnvironmentGone, Worker, choose_python_client
 
@@ -63,6 +64,7 @@ class LambdaRuntime:
         idle_timeout_s: float | None = None,
         environments_file: str | None = None,
         time_scale: float = 60.0 / asynchronous.AWS_JOB_TIMEOUT_S,
+        runtime_api_check: str | None = None,
     ):
         self.endpoint = endpoint
         self.python_client = choose_python_client(python_client)
@@ -70,6 +72,8 @@ class LambdaRuntime:
         # Python, the only one it is compiled for; else a function runs on its runtime's version
         wanted = python_client or os.environ.get("LOCALCLOUD_PYTHON_CLIENT") or "auto"
         self.exact_python = wanted != "awslambdaric"
+        # how each environment's Runtime API is locked to it: "peer" or "token"
+        self.runtime_api_check = choose_check(runtime_api_check)
         # (role ARN, session name) -> temporary credentials of that role, as Lambda gets them
         self._issue_credentials = issue_credentials or _unchecked_credentials
         # (role ARN, log group, log stream) -> whether the role may write the function's logs
@@ -173,6 +177,7 @@ class LambdaRuntime:
                 self.python_client,
                 self._can_log,
                 self.exact_python,
+                self.runtime_api_check,
             )
             if self._environments is not None:
                 self._environments.started(worker.process.pid)

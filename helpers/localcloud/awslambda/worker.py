@@ -2,12 +2,19 @@
 
 The client is ``python -m awslambdaric HANDLER`` — AWS's own — where awslambdaric is installed
 (Linux), else the workbook's ``python_client.py``, which behaves the same (awslambdaric doesn't
-install on macOS). Node.js functions run through the workbook's ``node_client.js`` (AWS's
-aws-lambda-ric needs a C++ toolchain to install), with ``node_sdk_v2_endpoint.js`` preloaded.
+install on macOS); where the Runtime API is locked with a secret (``runtime_api.py``),
+awslambdaric starts through ``awslambdaric_with_secret.py``. Node.js functions run through the
+workbook's ``node_client.js`` (AWS's aws-lambda-ric needs a C++ toolchain to install), with
+``node_sdk_v2_endpoint.js`` preloaded.
 The client imports the function from its deployment package (extracted into its own
 folder, never from the repository), polls our Runtime API for events, and writes to a pipe
 that we turn into CloudWatch log events (``logs.split_output``) framed by INIT_START, START,
 END and REPORT lines with measured durations.
+
+The process gets the environment variables Lambda gives a function (its own, then the reserved
+ones), the ``AWS_ENDPOINT_URL`` of the local cloud, and nothing of the local cloud's own
+environment but ``PATH``: nothing names the state directory or the owner's key. Its stdin is
+empty, or holds the Runtime API's secret until the client has read it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from .runtimes import client_for, find_node, runtime_version
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON_CLIENT = os.path.join(HERE, "python_client.py")
 NODE_CLIENT = os.path.join(HERE, "node_client.js")
+AWSLAMBDARIC_WITH_SECRET = os.path.join(HERE, "awslambdaric_with_secret.py")
 # Preloaded into Node.js functions: points a bundled aws-sdk v2 at AWS_ENDPOINT_URL.
 NODE_SDK_V2_ENDPOINT = os.path.join(HERE, "node_sdk_v2_endpoint.js")
 PYTHON_CLIENTS = ("awslambdaric", "builtin")
@@ -61,11 +69,17 @@ def choose_python_client(wanted: str | None = None) -> str:
     return wanted
 
 
-def client_command(client: str, handler: str, runtime: str = "nodejs20.x") -> list[str]:
-    """The command that starts an execution environment's runtime interface client."""
+def client_command(
+    client: str, handler: str, runtime: str = "nodejs20.x", secret: bool = False
+) -> list[str]:
+    """The command that starts an execution environment's runtime interface client;
+    ``secret``: it reads the Runtime API's secret from stdin (the workbook's clients always
+    do, awslambdaric through a wrapper)."""
     if client == "node":
         return [find_node(runtime), NODE_CLIENT, handler]
     if client == "awslambdaric":
+        if secret:
+            return [sys.executable, "-P", AWSLAMBDARIC_WITH_SECRET, handler]
         return [sys.executable, "-m", "awslambdaric", handler]
     # -P: the client's own folder must not shadow the deployment package's modules
     return [sys.executable, "-P", PYTHON_CLIENT, handler]
@@ -89,6 +103,7 @@ class Worker:
         client: str = "awslambdaric",
         can_log=None,
         exact_python: bool = True,
+        runtime_api_check: str | None = None,
     ):
         self.spec = spec
         if client_for(spec.runtime) == "node":
@@ -123,7 +138,7 @@ class Worker:
         self.exited_ns: int | None = None
         # MemorySize is a limit: past it the process group is killed, as Lambda's sandbox is
         self.memory = MemoryWatch(spec.memory_mb, self._out_of_memory)
-        self.api = RuntimeApi(self)
+        self.api = RuntimeApi(self, runtime_api_check)
         env = {  # what the function may change...
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
@@ -164,15 +179,27 @@ class Worker:
         for line in self.system_log.init_start(version, version_arn, spec.name, spec.version):
             self._emit(line)
         self.spawned_ns = time.perf_counter_ns()
-        self.process = subprocess.Popen(
-            command,
-            cwd=task_root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        if self.api.secret and client == "awslambdaric":
+            # the Runtime API is locked with a secret: awslambdaric starts through its wrapper
+            command[command.index("awslambdaric")] = AWSLAMBDARIC_WITH_SECRET
+        stdin = _secret_pipe(self.api.secret) if self.api.secret else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                command,
+                cwd=task_root,
+                env=env,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except BaseException:
+            self.api.close()
+            raise
+        finally:
+            if stdin != subprocess.DEVNULL:
+                os.close(stdin)
+        self.api.admit(self.process.pid)
         os.set_blocking(self.process.stdout.fileno(), False)
         self.memory.follow(self.process.pid)  # from its init phase on
         threading.Thread(target=self._read_output, daemon=True, name=f"out-{spec.name}").start()
@@ -219,6 +246,7 @@ class Worker:
                 if not self._drain_locked():
                     break
         self.exit_code = self.process.wait()
+        self.api.admit(None)  # its process id may now be given to another process
         self.exited_ns = time.perf_counter_ns()
         self.memory.stop()
         with self._lock:
@@ -529,6 +557,16 @@ def _exit_reason(code: int | None) -> str:
         text = SIGNAL_TEXT.get(name) or (signal.strsignal(-code) or name).lower()
         return f"Runtime exited with error: signal: {text}"
     return f"Runtime exited with error: exit status {code}"
+
+
+def _secret_pipe(secret: str) -> int:
+    """The read end of a pipe that holds ``secret`` and then ends: the client's stdin."""
+    read, write = os.pipe()
+    try:
+        os.write(write, secret.encode() + b"\n")  # far less than a pipe's buffer: never blocks
+    finally:
+        os.close(write)
+    return read
 
 
 def _log_format_variables(spec: FunctionSpec) -> dict[str, str]:
