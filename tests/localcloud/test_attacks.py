@@ -356,6 +356,7 @@ def test_moto_is_held_to_the_operation_the_gate_allowed():
         method="DELETE",
         headers={"Host": "lambda.us-east-1.amazonaws.com"},
     ).get_environ()
+    environ[dispatch.SERVED_KEY] = True  # as the server marks every request it receives
     environ[dispatch.CALLER_KEY] = GateCaller(
         Principal(ACCOUNT, "user", "reader"),
         Operation("lambda", "GetFunction", "rest-json", {"FunctionName": "victim"}),
