@@ -68,10 +68,10 @@ class LambdaRuntime:
     ):
         self.endpoint = endpoint
         self.python_client = choose_python_client(python_client)
-        # awslambdaric named (not chosen) runs every python3.x function on the local cloud's own
-        # Python, the only one it is compiled for; else a function runs on its runtime's version
-        wanted = python_client or os.environ.get("LOCALCLOUD_PYTHON_CLIENT") or "auto"
-        self.exact_python = wanted != "awslambdaric"
+        # awslambdaric (AWS's client, Linux) runs every python3.x function on the local cloud's
+        # own Python, the only one it is compiled for, and INIT_START says so; the workbook's
+        # own client runs a function on its runtime's version where one is installed
+        self.exact_python = self.python_client != "awslambdaric"
         # how each environment's Runtime API is locked to it: "peer" or "token"
         self.runtime_api_check = choose_check(runtime_api_check)
         # (role ARN, session name) -> temporary credentials of that role, as Lambda gets them
