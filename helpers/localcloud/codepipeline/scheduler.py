@@ -249,18 +249,25 @@ class Scheduler:
         variables: dict[str, str],
     ) -> PipelineExecution:
         with self._lock:
-            execution = PipelineExecution(
-                id=str(uuid.uuid4()),
-                pipeline_name=name,
-                version=int(declaration["version"]),
-                declaration=declaration,
-                trigger=trigger,
-                sequence=next(self._sequence),
-                variables=variables,
-            )
+            execution = self._new_execution(name, declaration, trigger, variables)
             self._executions_of(name)[execution.id] = execution
         self._spawn(execution, 0)
         return execution
+
+    def _new_execution(
+        self, name: str, declaration: dict, trigger: dict, variables: dict, **kind
+    ) -> PipelineExecution:
+        """A new execution of the declaration's version, next in sequence (lock held)."""
+        return PipelineExecution(
+            id=str(uuid.uuid4()),
+            pipeline_name=name,
+            version=int(declaration["version"]),
+            declaration=declaration,
+            trigger=trigger,
+            sequence=next(self._sequence),
+            variables=variables,
+            **kind,
+        )
 
     def rollback(
         self, name: str, declaration: dict, stage_name: str, target: PipelineExecution, trigger
@@ -274,14 +281,11 @@ class Scheduler:
         produced = {o["name"] for a in earlier for o in a.get("outputArtifacts") or []}
         namespaces = {a["namespace"] for a in earlier if a.get("namespace")}
         with self._lock:
-            execution = PipelineExecution(
-                id=str(uuid.uuid4()),
-                pipeline_name=name,
-                version=int(declaration["version"]),
-                declaration=declaration,
-                trigger=trigger,
-                sequence=next(self._sequence),
-                variables=dict(target.variables),
+            execution = self._new_execution(
+                name,
+                declaration,
+                trigger,
+                dict(target.variables),
                 execution_type="ROLLBACK",
                 rollback_target=target.id,
             )
