@@ -86,14 +86,23 @@ def main(argv: list[str]) -> int:
 
 def _node_sdk() -> str:
     """The AWS SDK v3 clients Lambda's Node.js runtimes bundle, for the local cloud's Node.js
-    functions; where npm is absent or fails, setup still succeeds and says so."""
-    try:
-        from helpers.localcloud.awslambda.interpreters import install_node_sdk
+    functions; where npm is absent or fails, setup still succeeds and says so.
 
-        with LOG.open("a") as log:
-            return install_node_sdk(log=log)
-    except Exception as error:  # never fail setup for an optional part
-        return f"Node.js functions: no AWS SDK v3 for them ({error})."
+    A new interpreter does it: this one started before pip installed the workbook's packages,
+    so neither they nor ``helpers`` (an editable install, read at start-up) are importable here."""
+    code = (
+        "import sys\n"
+        "from helpers.localcloud.awslambda.interpreters import install_node_sdk\n"
+        "with open(sys.argv[1], 'a') as log:\n"
+        "    print(install_node_sdk(log=log))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(LOG)], cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode == 0 and done.stdout.strip():
+        return done.stdout.strip().splitlines()[-1]
+    reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return f"Node.js functions: no AWS SDK v3 for them ({reason})."
 
 
 if __name__ == "__main__":
