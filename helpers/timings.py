@@ -660,6 +660,31 @@ def wait_for_reports(
         time.sleep(poll)
 
 
+def unexpected_warm(calls: pd.DataFrame, forced: pd.Series) -> str:
+    """What to say when an invocation that should have been cold (``forced``) was warm."""
+    warm = calls[forced & ~calls["cold_start"]]
+    if warm.empty:
+        return ""
+    shown = ", ".join(f"{r.function} ({r.request_id})" for r in warm.itertuples())
+    return (
+        f"found warm: {shown}: an environment of the old configuration served it. "
+        "Run the cell again; if it repeats, restart the local cloud (notebook 00)."
+    )
+
+
+def warm_summary(calls: pd.DataFrame, forced: pd.Series) -> str:
+    """How many of the invocations not forced cold were warm, and what the cold ones were:
+    Lambda may start a new environment at any time (on AWS: it moved the function; locally:
+    an environment ended)."""
+    others = calls[~forced]
+    cold = others[others["cold_start"]]
+    line = f"{len(others) - len(cold)} of the {len(others)} other invocations were warm"
+    if cold.empty:
+        return line + "."
+    why = ", ".join(f"{r.function} ({r.request_id})" for r in cold.itertuples())
+    return f"{line}; cold as well: {why}. Lambda may start a new environment at any time."
+
+
 def invoke_concurrently(lam, function: str, times: int, payload: dict) -> list[str]:
     """``times`` synchronous invokes at once, one per thread; their request ids."""
     from concurrent.futures import ThreadPoolExecutor

@@ -480,8 +480,9 @@ def print_log(log: str | list[dict]) -> None:
     print(lines.replace("\r", "\n").rstrip("\n"))
 
 
-def checkpoint(ok: bool, message: str) -> None:
-    """Print a plain ✓ line, or raise with what is wrong."""
+def checkpoint(ok: bool, message: str, cause: str | None = None) -> None:
+    """Print a plain ✓ line, or raise with what is wrong and, where the caller knows it, why
+    (``cause``: what was found instead — which release, which invocation, what it said)."""
     if not ok:
-        raise AssertionError(f"✗ {message}")
+        raise AssertionError(f"✗ {message}" + (f"\n  {cause}" if cause else ""))
     print(f"✓ {message}")

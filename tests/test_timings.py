@@ -321,3 +321,33 @@ def test_07s_solutions_pass_their_checks(check, capsys):
     namespace["variant_calls"] = VARIANT_CALLS
     exec(solution(check), namespace)
     assert capsys.readouterr().out.splitlines()[-1].startswith("✓")
+
+
+def _calls(cold: list[bool]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "function": [f"fn-{n % 2}" for n in range(len(cold))],
+            "request_id": [f"r{n}" for n in range(len(cold))],
+            "cold_start": cold,
+        }
+    )
+
+
+def test_07s_update_check_names_a_warm_first_invocation_and_reports_other_cold_ones():
+    calls = _calls([True, False, False, True, False, True])
+    forced = calls["request_id"].isin(["r0", "r3"])
+    assert timings.unexpected_warm(calls, forced) == ""
+    assert timings.warm_summary(calls, forced).startswith("3 of the 4 other invocations were warm;")
+    assert "fn-1 (r5)" in timings.warm_summary(calls, forced)
+    forced = calls["request_id"].isin(["r0", "r1"])
+    said = timings.unexpected_warm(calls, forced)
+    assert "fn-1 (r1)" in said and "r0" not in said
+
+
+def test_a_checkpoint_says_its_cause():
+    from helpers import workbook
+
+    with pytest.raises(AssertionError, match=r"✗ it worked\n  found warm: x"):
+        workbook.checkpoint(False, "it worked", "found warm: x")
+    with pytest.raises(AssertionError, match=r"^✗ it worked$"):
+        workbook.checkpoint(False, "it worked", "")
