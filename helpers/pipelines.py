@@ -31,6 +31,16 @@ def s3_source_action(name: str, bucket: str, key: str, output: str) -> dict:
     }
 
 
+def with_source_polling(pipeline: dict, on: bool) -> dict:
+    """A copy of the declaration whose S3 source actions poll for changes (``on``) or don't."""
+    edited = json.loads(json.dumps(pipeline))
+    for action in edited["stages"][0]["actions"]:
+        if action["actionTypeId"] == S3_SOURCE:
+            configuration = action.setdefault("configuration", {})
+            configuration["PollForSourceChanges"] = "true" if on else "false"
+    return edited
+
+
 def s3_deploy_action(name: str, bucket: str, artifact: str) -> dict:
     """Deploys (extracts) an artifact's files into a bucket."""
     return {

@@ -527,7 +527,17 @@ def restore_site(book: Workbook) -> None:
         upload_site(book)
 
 
+def stop_source_polling(book: Workbook) -> None:
+    """Releases start when a notebook says so: 05 turns polling on for a while."""
+    codepipeline = book.client("codepipeline")
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    edited = pipelines.with_source_polling(declaration, on=False)
+    if _stages(edited) != _stages(declaration):
+        codepipeline.update_pipeline(pipeline=edited)  # said as "updated pipeline …"
+
+
 def step_05(book: Workbook) -> None:
+    stop_source_polling(book)
     restore_site(book)
 
 

@@ -203,3 +203,23 @@ def test_allows_reads_a_policy_as_iam_would(document, action, resource, allowed)
 def test_the_wider_policy_covers_the_pages_and_not_the_other_way_round():
     assert resources.covers(EXTENDED, BASIC)
     assert not resources.covers(BASIC, EXTENDED)
+
+
+def test_polling_left_on_in_05_is_turned_off_by_the_next_catch_up(book):
+    """05 turns PollForSourceChanges on for a while; a learner who leaves it on would get a
+    second release of every later upload. The catch-up of 06 on turns it off, and says so."""
+    codepipeline = book.client("codepipeline")
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    codepipeline.update_pipeline(pipeline=pipelines.with_source_polling(declaration, on=True))
+    polled = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    assert {a["configuration"]["PollForSourceChanges"] for a in polled["stages"][0]["actions"]} == {
+        "true"
+    }
+    said = resources.catch_up(book, "06")
+    after = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    assert {a["configuration"]["PollForSourceChanges"] for a in after["stages"][0]["actions"]} == {
+        "false"
+    }
+    assert any(line.startswith("updated pipeline") for line in said["05"]), said
+    assert after["stages"] == pipelines.with_source_polling(polled, on=False)["stages"]
+    assert not resources.catch_up(book, "06")  # nothing left to do
