@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -32,6 +33,12 @@ NODE_MISSING = _node_missing()
 needs_node = pytest.mark.skipif(
     NODE_MISSING is not None,
     reason=f"no Node.js to run Node.js functions: {NODE_MISSING}",
+)
+
+# Where npm is installed, `make setup` must have installed the SDK v3 clients: a test needing
+# them checks they are there (a missing one fails), it is not skipped.
+needs_sdk = pytest.mark.skipif(
+    shutil.which("npm") is None, reason="no npm here, so `make setup` installs no AWS SDK v3"
 )
 
 

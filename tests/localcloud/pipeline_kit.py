@@ -130,3 +130,33 @@ def wait_for(check, timeout: float = 20, every: float = 0.02):
             return value
         time.sleep(every)
     raise AssertionError(f"still waiting after {timeout} s")
+
+
+def state_machine(aws) -> str:
+    """A state machine that waits a second and ends with ``{"released": true}``."""
+    iam = aws("iam")
+    machine_role = iam.create_role(
+        RoleName=unique("states"),
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "states.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": {"released": True}, "End": True},
+        },
+    }
+    return aws("stepfunctions").create_state_machine(
+        name=unique("machine"), definition=json.dumps(definition), roleArn=machine_role
+    )["stateMachineArn"]

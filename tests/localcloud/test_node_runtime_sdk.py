@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from helpers.localcloud.awslambda import interpreters, runtimes
 
 from .conftest import log_messages
-from .node_kit import invoke, needs_node, node_function
-
-needs_sdk = pytest.mark.skipif(
-    not (interpreters.NODE_MODULES / "@aws-sdk" / "client-s3").is_dir(),
-    reason=f"no AWS SDK v3 in {interpreters.NODE_MODULES} (make setup installs it with npm)",
-)
+from .node_kit import invoke, needs_node, needs_sdk, node_function
 
 LIST_BUCKETS = """
 const { S3Client, ListBucketsCommand } = require('@aws-sdk/client-s3');
@@ -29,6 +22,9 @@ exports.handler = async () => {
 @needs_node
 @needs_sdk
 def test_a_node_function_requires_the_bundled_sdk_v3(aws, roles):
+    assert (interpreters.NODE_MODULES / "@aws-sdk" / "client-s3").is_dir(), (
+        f"no AWS SDK v3 in {interpreters.NODE_MODULES}: `make setup` installs it with npm"
+    )
     name = node_function(aws, roles, {"index.js": LIST_BUCKETS}, runtime="nodejs22.x", timeout=20)
     response, result, _ = invoke(aws, name)
     assert "FunctionError" not in response, result
@@ -51,3 +47,22 @@ def test_node_of_the_runtime_major_is_preferred(monkeypatch, tmp_path):
     monkeypatch.delenv("LOCALCLOUD_NODE", raising=False)
     assert runtimes.find_node("nodejs22.x") == str(fake)
     assert runtimes.find_node("nodejs20.x") != str(fake)
+
+
+ES_MODULE = """
+import { S3Client, ListBucketsCommand } from '@aws-sdk/client-s3';
+export const handler = async () => {
+  const listed = await new S3Client({}).send(new ListBucketsCommand({}));
+  return { buckets: (listed.Buckets || []).length };
+};
+"""
+
+
+@needs_node
+@needs_sdk
+def test_an_es_module_imports_the_bundled_sdk_v3(aws, roles):
+    """`import` ignores NODE_PATH: an index.mjs finds the clients as on AWS all the same."""
+    name = node_function(aws, roles, {"index.mjs": ES_MODULE}, runtime="nodejs22.x", timeout=20)
+    response, result, _ = invoke(aws, name)
+    assert "FunctionError" not in response, result
+    assert isinstance(result["buckets"], int)

@@ -12,6 +12,7 @@ import pytest
 
 from . import pipeline_kit as kit
 from .conftest import create_function, unique, wait_until_updated, zip_bytes
+from .node_kit import needs_node, needs_sdk
 
 HERE = Path(__file__).parent / "real_functions"
 TRUST = {
@@ -132,34 +133,26 @@ def test_a_function_deployer_publishes_a_new_version(aws, roles, role):
     assert json.loads(answer["Payload"].read()) == "new"
 
 
-def test_a_step_functions_trigger_polls_its_execution_to_the_end(aws, roles, role):
-    iam = aws("iam")
-    machine_role = iam.create_role(
-        RoleName=unique("states"),
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "states.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    definition = {
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
-            "Done": {"Type": "Pass", "Result": {"released": True}, "End": True},
-        },
-    }
-    machine = aws("stepfunctions").create_state_machine(
-        name=unique("machine"), definition=json.dumps(definition), roleArn=machine_role
-    )["stateMachineArn"]
-    function = deploy(aws, role, "sfn_trigger")
+@pytest.mark.parametrize(
+    "runtime",
+    ["python3.12", pytest.param("nodejs22.x", marks=[needs_node, needs_sdk])],
+)
+def test_a_step_functions_trigger_polls_its_execution_to_the_end(aws, roles, role, runtime):
+    """The trigger in Python (boto3) and in Node.js (the runtime's SDK v3 clients)."""
+    machine = kit.state_machine(aws)
+    if runtime == "python3.12":
+        function = deploy(aws, role, "sfn_trigger")
+    else:
+        function = unique("sfn-trigger-node")
+        create_function(
+            aws,
+            FunctionName=function,
+            Runtime=runtime,
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": zip_bytes({"index.js": (HERE / "sfn_trigger_node.js").read_text()})},
+            Timeout=30,
+        )
     execution, rows = release_with(
         aws,
         roles,

@@ -282,6 +282,21 @@ def node_note(executable: str, runtime: str) -> str:
     return "" if found.startswith(f"v{major}.") else f"runs on Node.js {found} here"
 
 
+def link_node_sdk(code_dir: str) -> None:
+    """Let ES modules find the SDK v3 clients too. ``import`` ignores NODE_PATH: it looks in
+    the ``node_modules`` of the module's folder and of each folder above. Every package is
+    unpacked into a folder of ``code_dir``, so a ``node_modules`` link there is found after the
+    package's own, as /var/runtime/node_modules is on AWS. Nothing to link without the SDK."""
+    link = os.path.join(code_dir, "node_modules")
+    if not NODE_MODULES.is_dir() or os.path.islink(link) or os.path.exists(link):
+        return
+    try:
+        os.makedirs(code_dir, exist_ok=True)
+        os.symlink(NODE_MODULES, link, target_is_directory=True)
+    except OSError:
+        pass  # a file system without links: CommonJS still finds the SDK through NODE_PATH
+
+
 def install_node_sdk(npm: str | None = None, log=None) -> str:
     """`make setup`: the SDK v3 clients into NODE_MODULES, made in a temporary folder and renamed
     into place. Returns what happened, in a sentence; never raises for a missing npm or a

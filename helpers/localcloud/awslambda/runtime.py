@@ -21,7 +21,7 @@ from moto.awslambda.exceptions import UnknownFunctionException
 
 from .. import arns, backends
 from ..errors import AwsError
-from . import asynchronous, logging_config, packages, states
+from . import asynchronous, interpreters, logging_config, packages, states
 from .exceptions import (
     InvalidZipFileException,
     ResourceConflictException,
@@ -140,6 +140,7 @@ class LambdaRuntime:
         digest = "".join(c for c in fn.code_sha_256 if c.isalnum())[:40] or "empty"
         root = os.path.join(self._state_dir, "code", digest)
         with self._code_lock:
+            interpreters.link_node_sdk(os.path.dirname(root))
             if not os.path.isdir(root):
                 partial = root + ".partial"
                 shutil.rmtree(partial, ignore_errors=True)
