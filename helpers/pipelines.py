@@ -240,6 +240,36 @@ def action_message(detail: dict) -> str:
     return error["message"] if error else result.get("externalExecutionSummary", "")
 
 
+def why(codepipeline, pipeline: str, execution: dict) -> str:
+    """For a checkpoint that failed on a release: which release, which stage and action
+    failed, what the action reported, and where to look next; "" for a release that
+    succeeded. ``execution`` is GetPipelineExecution's ``pipelineExecution``."""
+    status = execution.get("status")
+    if status == "Succeeded":
+        return ""
+    execution_id = execution["pipelineExecutionId"]
+    runs = action_executions(codepipeline, pipeline, execution_id)
+    latest: dict[tuple[str, str], dict] = {}
+    for run in runs:  # oldest first: a retried action's last run wins
+        latest[(run["stageName"], run["actionName"])] = run
+    failed = [r for r in latest.values() if r["status"] == "Failed"]
+    if not failed:
+        summary = execution.get("statusSummary") or execution.get("statusReason") or ""
+        return f"release {execution_id} is {status}" + (f": {summary}" if summary else ".")
+    lines = []
+    for run in failed:
+        line = f"release {execution_id} failed in {run['stageName']} › {run['actionName']}"
+        message = action_message(run)
+        lines.append(line + (f": {message}" if message else ""))
+        function = (run.get("input", {}).get("configuration") or {}).get("FunctionName")
+        if function:
+            lines.append(
+                f"its function's log: /aws/lambda/{function} (the pipeline view's Details, or "
+                "FilterLogEvents); fix the cause, then release again or retry the stage."
+            )
+    return "\n  ".join(lines)
+
+
 def action_table(details: list[dict]) -> pd.DataFrame:
     """ListActionExecutions' details as a table, one row per action run, oldest first: sort
     it, filter it, compare runs (``seconds`` is the run's wall time in CodePipeline)."""

@@ -171,6 +171,9 @@ def connect(quiet: bool = False) -> Workbook:
     of 30 people at once).
     """
     global _current
+    from . import guard
+
+    guard.install()  # after a failed cell, the cells below it say so in one line
     chosen = target()
     if chosen == "local":
         from . import localcloud
