@@ -42,6 +42,18 @@ SAID: dict[str, Callable[[dict], str]] = {
 }
 
 _ids = itertools.count()
+_active: list[tuple[list[str], set[str]]] = []  # (said, operations whose next line is replaced)
+
+
+def explain(text: str, replaces: str | None = None) -> None:
+    """Say what a catch-up changed in the learner's words, with what was there before, e.g.
+    "MyLambdaAction's UserParameters back to the page's check; yours were '…'". ``replaces``
+    (an operation, e.g. "UpdatePipeline") drops the generic line of its next call. Outside a
+    ``recording`` block it does nothing."""
+    for said, replaced in _active:
+        said.append(text)
+        if replaces:
+            replaced.add(replaces)
 
 
 @contextmanager
@@ -49,6 +61,7 @@ def recording(book: Workbook) -> Iterator[list[str]]:
     """Within the block, every successful call of ``SAID`` made through the book's clients is
     appended to the list yielded, in words."""
     said: list[str] = []
+    replaced: set[str] = set()
     key = f"workbook-changes-{next(_ids)}"
 
     def keep_params(params: dict, model, context: dict, **_) -> None:
@@ -57,15 +70,20 @@ def recording(book: Workbook) -> Iterator[list[str]]:
 
     def after(http_response, model, context: dict, **_) -> None:
         if key in context and http_response.status_code < 300:
-            said.append(SAID[model.name](context[key]))
+            if model.name in replaced:
+                replaced.discard(model.name)
+            else:
+                said.append(SAID[model.name](context[key]))
 
     clients = [book.client(service) for service in SERVICES]
     for client in clients:
         client.meta.events.register("provide-client-params", keep_params, unique_id=key + "p")
         client.meta.events.register("after-call", after, unique_id=key + "a")
+    _active.append((said, replaced))
     try:
         yield said
     finally:
+        _active.remove((said, replaced))
         for client in clients:
             client.meta.events.unregister("provide-client-params", unique_id=key + "p")
             client.meta.events.unregister("after-call", unique_id=key + "a")

@@ -1,24 +1,29 @@
 """Catch up on what earlier notebooks create — idempotently, never undoing a later step.
 
 The notebooks make the page's calls in their own cells. These ``ensure_*`` steps exist for the
-participant who jumps ahead: ``catch_up(book, "05")`` runs the steps of notebooks 01-04. Each
-checks what exists and only creates or adds what is missing, so running it twice, or after a
+participant who jumps ahead or whose exercise left something broken: ``catch_up(book, "05")``
+runs the steps of notebooks 01-04. Each checks what exists, creates what is missing and puts
+back what the next notebook needs as the workbook made it — an action's configuration (05's
+exercise changes MyLambdaAction's text), a function's code and settings, the site, the
+policies — saying in one line what it changed and what was there. Running it twice, or after a
 later notebook, changes nothing a later notebook did: it never narrows the execution role's
-policy after 06 widened it, never removes 04's extra action or 06's stages. A test
-(``tests/test_catch_up.py``) proves that what a notebook's own cells create equals what its
-catch-up creates.
+policy after 06 widened it, never removes 04's extra action or 06's stages, and a learner's own
+additions stay (a Lambda action put in the deploy stage moves to LambdaStage, where it can see
+the deployed site). A test (``tests/test_catch_up.py``) proves that what a notebook's own cells
+create equals what its catch-up creates.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import re
 import time
 from pathlib import Path
 
-from . import packaging, pipelines
+from . import changes, packaging, pipelines
 from .changes import CaughtUp, recording
 from .workbook import Workbook
 
@@ -473,12 +478,28 @@ def ensure_function(
     else:
         digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
         if config["CodeSha256"] != digest:
-            config = lam.update_function_code(FunctionName=name, ZipFile=package)
-        if config["Timeout"] != timeout or config["MemorySize"] != memory:
-            lam.get_waiter("function_updated_v2").wait(FunctionName=name)
-            config = lam.update_function_configuration(
-                FunctionName=name, Timeout=timeout, MemorySize=memory
+            changes.explain(
+                f"{name}'s code back to the workbook's {module}.py (the deployed code was "
+                "different: edit and deploy yours again in its notebook if you want it back)",
+                replaces="UpdateFunctionCode",
             )
+            config = lam.update_function_code(FunctionName=name, ZipFile=package)
+        wanted = {
+            "Handler": f"{module}.lambda_handler",
+            "Runtime": "python3.12",
+            "Timeout": timeout,
+            "MemorySize": memory,
+        }
+        differ = {key: value for key, value in wanted.items() if config.get(key) != value}
+        if differ:
+            shown = ", ".join(
+                f"{key} {config.get(key)!r} → {value!r}" for key, value in differ.items()
+            )
+            changes.explain(
+                f"{name}'s settings back: {shown}", replaces="UpdateFunctionConfiguration"
+            )
+            lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+            config = lam.update_function_configuration(FunctionName=name, **differ)
         lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
     return config
@@ -511,11 +532,81 @@ def _stages(declaration: dict) -> list:
     return json.loads(json.dumps(declaration["stages"], sort_keys=True))
 
 
+def put_back_action(
+    declaration: dict, stage_name: str, action: dict, notes: list[str], after: str | None = None
+) -> dict:
+    """A copy of the declaration where ``action`` is in ``stage_name`` with the configuration
+    the workbook gave it: added if missing (with its stage, placed after the stage ``after``),
+    moved there from another stage, its configuration put back. A learner's other actions stay.
+    ``notes`` gets a line for each change to what the learner had, with what was there."""
+    edited = copy.deepcopy(declaration)
+    stages = edited["stages"]
+    found = None
+    for stage in stages:
+        for other in stage["actions"]:
+            if other["name"] == action["name"]:
+                found = (stage, other)
+    stage = next((s for s in stages if s["name"] == stage_name), None)
+    if stage is None:
+        stage = {"name": stage_name, "actions": []}
+        at = next((i + 1 for i, s in enumerate(stages) if s["name"] == after), len(stages))
+        stages.insert(at, stage)
+    if found is None:
+        stage["actions"].append(copy.deepcopy(action))  # said as "updated pipeline … (stages …)"
+        return edited
+    home, current = found
+    if home is not stage:
+        home["actions"].remove(current)
+        stage["actions"].append(current)
+        notes.append(f"moved {action['name']} from {home['name']} to {stage_name}")
+        if not home["actions"]:
+            stages.remove(home)
+    configuration = current.setdefault("configuration", {})
+    for key, value in action["configuration"].items():
+        if configuration.get(key) != value:
+            notes.append(
+                f"{action['name']}'s {key} back to the workbook's {value!r}; "
+                f"yours was {configuration.get(key)!r}"
+            )
+            configuration[key] = value
+    return edited
+
+
+def misplaced_lambda_actions(declaration: dict, home: str = "LambdaStage") -> list[tuple[str, str]]:
+    """(stage, action) of Lambda actions in the source or deploy stages: there they run beside
+    the deploy, before the site is there (04's exercise puts its action in LambdaStage)."""
+    return [
+        (stage["name"], action["name"])
+        for stage in declaration["stages"]
+        if stage["name"] in ("Source", "Deploy")
+        for action in stage["actions"]
+        if action["actionTypeId"] == pipelines.LAMBDA_INVOKE
+    ]
+
+
 def step_04(book: Workbook) -> None:
+    """LambdaStage after Deploy, with MyLambdaAction checking the site as the page does; a
+    Lambda action the learner put in Source or Deploy moves to LambdaStage."""
     codepipeline = book.client("codepipeline")
     declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
-    if not any(s["name"] == "LambdaStage" for s in declaration["stages"]):
-        ensure_lambda_stage(book)
+    notes: list[str] = []
+    page_check = pipelines.lambda_action(
+        "MyLambdaAction", book.names.health_function, book.site_url()
+    )
+    edited = put_back_action(declaration, "LambdaStage", page_check, notes, after="Deploy")
+    for stage_name, action_name in misplaced_lambda_actions(edited):
+        action = next(
+            a
+            for s in edited["stages"]
+            if s["name"] == stage_name
+            for a in s["actions"]
+            if a["name"] == action_name
+        )
+        edited = put_back_action(edited, "LambdaStage", action, notes)
+    if _stages(edited) != _stages(declaration):
+        for note in notes:
+            changes.explain(note, replaces="UpdatePipeline")
+        codepipeline.update_pipeline(pipeline=edited)
 
 
 # -- 05: a release through the Lambda action ------------------------------------------------
@@ -562,32 +653,40 @@ def deployer_user_parameters(book: Workbook) -> str:
 
 
 def ensure_stack_stage(book: Workbook) -> dict:
-    """A MyTemplate source action and a stage whose Lambda action deploys the stack."""
+    """A MyTemplate source action and a stage whose Lambda action deploys the stack, each
+    configured as 06 made them (a learner's other actions stay)."""
     codepipeline = book.client("codepipeline")
     names = book.names
     declaration = pipelines.get_declaration(codepipeline, names.pipeline)
-    edited = pipelines.add_action(
+    notes: list[str] = []
+    edited = put_back_action(
         declaration,
         "Source",
         pipelines.s3_source_action(
             "TemplateSource", names.source_bucket, names.template_key, "MyTemplate"
         ),
+        notes,
     )
-    edited = pipelines.add_stage(
-        edited,
-        {
-            "name": "StackStage",
-            "actions": [
-                pipelines.lambda_action(
-                    "DeployStack",
-                    names.deployer_function,
-                    deployer_user_parameters(book),
-                    inputs=("MyTemplate",),
-                )
-            ],
-        },
+    deploy = pipelines.lambda_action(
+        "DeployStack",
+        names.deployer_function,
+        deployer_user_parameters(book),
+        inputs=("MyTemplate",),
     )
+    edited = put_back_action(edited, "StackStage", deploy, notes, after="LambdaStage")
+    stack_action = next(
+        a
+        for s in edited["stages"]
+        if s["name"] == "StackStage"
+        for a in s["actions"]
+        if a["name"] == "DeployStack"
+    )
+    if stack_action.get("inputArtifacts") != deploy["inputArtifacts"]:
+        stack_action["inputArtifacts"] = deploy["inputArtifacts"]
+        notes.append("DeployStack's input back to MyTemplate")
     if _stages(edited) != _stages(declaration):
+        for note in notes:
+            changes.explain(note, replaces="UpdatePipeline")
         codepipeline.update_pipeline(pipeline=edited)
     return pipelines.get_declaration(codepipeline, names.pipeline)
 

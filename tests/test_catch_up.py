@@ -8,13 +8,15 @@ stage, 04's extra action).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 
-from helpers import pipelines, resources, workbook
+from helpers import packaging, pipelines, resources, workbook
 from tests import notebook_runs
 from tools.run_notebooks import execute_notebook
 
@@ -223,3 +225,95 @@ def test_polling_left_on_in_05_is_turned_off_by_the_next_catch_up(book):
     assert any(line.startswith("updated pipeline") for line in said["05"]), said
     assert after["stages"] == pipelines.with_source_polling(polled, on=False)["stages"]
     assert not resources.catch_up(book, "06")  # nothing left to do
+
+
+def _action(book, name: str) -> tuple[str, dict]:
+    declaration = pipelines.get_declaration(book.client("codepipeline"), book.names.pipeline)
+    return next(
+        (s["name"], a) for s in declaration["stages"] for a in s["actions"] if a["name"] == name
+    )
+
+
+def test_05s_exercise_left_failing_is_put_back_and_said(book):
+    """A text that isn't on the page left in MyLambdaAction: 06's catch-up puts the page's check
+    back and says what the learner's was."""
+    codepipeline = book.client("codepipeline")
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    wrong = pipelines.user_parameters(book.site_url(), "Not on the page")
+    codepipeline.update_pipeline(
+        pipeline=pipelines.add_action(
+            declaration,
+            "LambdaStage",
+            pipelines.lambda_action("MyLambdaAction", book.names.health_function, wrong),
+        )
+    )
+    said = resources.catch_up(book, "06")
+    assert _action(book, "MyLambdaAction")[1]["configuration"]["UserParameters"] == book.site_url()
+    (line,) = said["04"]
+    assert line.startswith("MyLambdaAction's UserParameters back to the workbook's")
+    assert "Not on the page" in line
+    assert not resources.catch_up(book, "06")
+
+
+def test_a_lambda_action_in_the_deploy_stage_moves_to_lambdastage(book):
+    """04's exercise done in the wrong stage: the next catch-up moves it, keeping it."""
+    codepipeline = book.client("codepipeline")
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    about = pipelines.lambda_action(
+        "CheckAboutPage", book.names.health_function, book.site_url("about.html")
+    )
+    codepipeline.update_pipeline(pipeline=pipelines.add_action(declaration, "Deploy", about))
+    said = resources.catch_up(book, "05")
+    stage, moved = _action(book, "CheckAboutPage")
+    assert stage == "LambdaStage" and moved["configuration"] == about["configuration"]
+    assert said["04"] == ["moved CheckAboutPage from Deploy to LambdaStage"]
+    assert stage_actions(book)["Deploy"] == ["DeploySite"]
+
+
+def test_a_broken_function_is_replaced_and_said(book):
+    """A typo deployed in 03: 04's catch-up puts the page's code back, saying so."""
+    lam = book.client("lambda")
+    lam.update_function_code(
+        FunctionName=book.names.health_function,
+        ZipFile=packaging.zip_files({"health_check.py": "def lambda_handler(event context):\n"}),
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=book.names.health_function)
+    said = resources.catch_up(book, "04")
+    (line,) = said["03"]
+    assert line.startswith(f"{book.names.health_function}'s code back to the workbook's")
+    package = packaging.function_package("health_check")
+    digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
+    config = lam.get_function_configuration(FunctionName=book.names.health_function)
+    assert config["CodeSha256"] == digest
+
+
+def test_06s_check_says_which_action_kept_the_stack_from_being_made(book, capsys):
+    """05's exercise left failing, then 06's check before any catch-up: not "release the
+    pipeline" but which stage and action failed, with its message."""
+    from helpers import exercises
+
+    codepipeline = book.client("codepipeline")
+    cloudformation = book.client("cloudformation")
+    try:
+        cloudformation.delete_stack(StackName=book.names.stack)
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName=book.names.stack, WaiterConfig={"Delay": 1}
+        )
+    except cloudformation.exceptions.ClientError:
+        pass
+    declaration = pipelines.get_declaration(codepipeline, book.names.pipeline)
+    wrong = pipelines.user_parameters(book.site_url(), "Not on the page")
+    codepipeline.update_pipeline(
+        pipeline=pipelines.add_action(
+            declaration,
+            "LambdaStage",
+            pipelines.lambda_action("MyLambdaAction", book.names.health_function, wrong),
+        )
+    )
+    released = pipelines.release_and_wait(codepipeline, book.names.pipeline, poll=0.2)
+    assert released["status"] == "Failed"
+    capsys.readouterr()
+    exercises.check_stack_updated(book)
+    said = capsys.readouterr().out
+    assert said.startswith("Not yet: the stack doesn't exist: release ")
+    assert "failed in LambdaStage › MyLambdaAction" in said and "Not on the page" in said

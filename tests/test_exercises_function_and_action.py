@@ -116,6 +116,18 @@ def test_second_page_action_check(extra, with_stage, verdict, capsys):
     assert capsys.readouterr().out.startswith(verdict)
 
 
+def test_second_page_action_in_the_wrong_stage_is_named(capsys):
+    """04's exercise done in the Deploy stage: the check names the stage and says what to do."""
+    book = _Book()
+    declaration = _pipeline(book, with_stage=True)
+    about = pipelines.lambda_action("CheckAboutPage", HEALTH, f"{SITE}/about.html")
+    book._codepipeline.declaration = pipelines.add_action(declaration, "Deploy", about)
+    lambda_action.check_second_page_action(book)
+    said = capsys.readouterr().out
+    assert said.startswith("Not yet: CheckAboutPage is in the Deploy stage, not LambdaStage")
+    assert 'pipelines.add_action(declaration, "LambdaStage", action)' in said
+
+
 @pytest.mark.parametrize(
     ("value", "verdict"),
     [

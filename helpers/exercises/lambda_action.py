@@ -43,6 +43,24 @@ def check_second_page_action(book: Workbook) -> None:
         if a["actionTypeId"] == pipelines.LAMBDA_INVOKE and a["name"] != "MyLambdaAction"
     ]
     if not others:
+        misplaced = [
+            (s["name"], a["name"])
+            for s in declaration["stages"]
+            if s["name"] != "LambdaStage"
+            for a in s["actions"]
+            if a["actionTypeId"] == pipelines.LAMBDA_INVOKE
+            and a["name"] not in ("MyLambdaAction", "DeployStack")
+        ]
+        if misplaced:
+            stage_name, action_name = misplaced[0]
+            return say(
+                False,
+                "",
+                f"{action_name} is in the {stage_name} stage, not LambdaStage: there it runs "
+                "beside the stage's other actions, before the site is deployed. Remove it from "
+                f'{stage_name} and add it with pipelines.add_action(declaration, "LambdaStage", '
+                "action), then update_pipeline.",
+            )
         return say(
             False,
             "",
