@@ -446,9 +446,12 @@ def step_02(book: Workbook) -> None:
 def ensure_function(
     book: Workbook, name: str, module: str, timeout: int = 20, memory: int = 128
 ) -> dict:
-    """Create the function from ``helpers/functions/<module>.py`` or update it to that code."""
+    """Create the function from ``helpers/functions/<module>.py`` or update it to that code and
+    handler (06 first deploys the page's sample, ``lambda_function.lambda_handler``, under the
+    stack deployer's name)."""
     lam = book.client("lambda")
     package = packaging.function_package(module)
+    handler = f"{module}.lambda_handler"
     role_arn = book.client("iam").get_role(RoleName=book.names.lambda_role)["Role"]["Arn"]
     try:
         config = lam.get_function_configuration(FunctionName=name)
@@ -461,7 +464,7 @@ def ensure_function(
                 FunctionName=name,
                 Runtime="python3.12",
                 Role=role_arn,
-                Handler=f"{module}.lambda_handler",
+                Handler=handler,
                 Code={"ZipFile": package},
                 Timeout=timeout,
                 MemorySize=memory,
@@ -474,10 +477,14 @@ def ensure_function(
         digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
         if config["CodeSha256"] != digest:
             config = lam.update_function_code(FunctionName=name, ZipFile=package)
-        if config["Timeout"] != timeout or config["MemorySize"] != memory:
+        if (
+            config["Timeout"] != timeout
+            or config["MemorySize"] != memory
+            or config["Handler"] != handler
+        ):
             lam.get_waiter("function_updated_v2").wait(FunctionName=name)
             config = lam.update_function_configuration(
-                FunctionName=name, Timeout=timeout, MemorySize=memory
+                FunctionName=name, Timeout=timeout, MemorySize=memory, Handler=handler
             )
         lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
