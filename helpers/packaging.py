@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import re
@@ -16,6 +17,8 @@ DATA = ROOT / "data"
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 # The page's Node.js health check, exactly as the page prints it (index.js).
 PAGE_NODE_SAMPLE = DATA / "functions" / "page_health_check" / "index.js"
+# The page's Python CloudFormation sample, exactly as printed (the console's lambda_function.py).
+PAGE_PYTHON_SAMPLE = DATA / "functions" / "page_stack_deployer" / "lambda_function.py"
 # Where npm installs what a Node.js package bundles (build/ is not committed).
 NPM_FOLDER = ROOT / "build" / "npm"
 NODE_MIN_MAJOR = 18
@@ -58,6 +61,21 @@ PACKAGES = {
 def function_source(module: str) -> str:
     """The source of one module of the workbook's Lambda functions, e.g. ``health_check``."""
     return (FUNCTIONS / f"{module}.py").read_text()
+
+
+def function_def(source: str, name: str) -> str:
+    """The source of the top-level function ``name`` in a module's ``source``, as written there
+    (docstring and comments included), without importing it: 06 sets the page's functions beside
+    the fixed ones, e.g. ``function_def(page_python_sample(), "get_template")``."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return ast.get_source_segment(source, node, padded=True)
+    raise KeyError(f"no function {name}() at the top level of this module")
+
+
+def page_python_sample() -> str:
+    """The page's Python sample (written for Python 2.7), as printed: lambda_function.py."""
+    return PAGE_PYTHON_SAMPLE.read_text()
 
 
 def function_package(function: str) -> bytes:

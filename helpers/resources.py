@@ -451,9 +451,12 @@ def step_02(book: Workbook) -> None:
 def ensure_function(
     book: Workbook, name: str, module: str, timeout: int = 20, memory: int = 128
 ) -> dict:
-    """Create the function from ``helpers/functions/<module>.py`` or update it to that code."""
+    """Create the function from ``helpers/functions/<module>.py`` or update it to that code and
+    handler (06 first deploys the page's sample, ``lambda_function.lambda_handler``, under the
+    stack deployer's name)."""
     lam = book.client("lambda")
     package = packaging.function_package(module)
+    handler = f"{module}.lambda_handler"
     role_arn = book.client("iam").get_role(RoleName=book.names.lambda_role)["Role"]["Arn"]
     try:
         config = lam.get_function_configuration(FunctionName=name)
@@ -466,7 +469,7 @@ def ensure_function(
                 FunctionName=name,
                 Runtime="python3.12",
                 Role=role_arn,
-                Handler=f"{module}.lambda_handler",
+                Handler=handler,
                 Code={"ZipFile": package},
                 Timeout=timeout,
                 MemorySize=memory,
@@ -485,7 +488,7 @@ def ensure_function(
             )
             config = lam.update_function_code(FunctionName=name, ZipFile=package)
         wanted = {
-            "Handler": f"{module}.lambda_handler",
+            "Handler": handler,
             "Runtime": "python3.12",
             "Timeout": timeout,
             "MemorySize": memory,

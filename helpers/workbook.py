@@ -468,12 +468,14 @@ def cost_estimate(room: int = 30) -> str:
     )
 
 
-def show_source(obj) -> None:
-    """Display the real source of a helper or function, so notebooks never copy code."""
+def show_source(obj, title: str | None = None) -> None:
+    """Display the real source of a helper or function, so notebooks never copy code; a
+    ``title`` (Markdown) above it says whose code it is when two versions are shown."""
     from IPython.display import Markdown, display
 
     source = inspect.getsource(obj) if not isinstance(obj, str) else obj
-    display(Markdown(f"```python\n{source.rstrip()}\n```"))
+    heading = f"{title}\n\n" if title else ""
+    display(Markdown(f"{heading}```python\n{source.rstrip()}\n```"))
 
 
 def print_log(log: str | list[dict]) -> None:

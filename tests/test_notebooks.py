@@ -158,3 +158,35 @@ def test_aws_target_asks_for_confirmation_before_creating_anything(owner_env, mo
     assert "account 123456789012, region eu-west-1" in shown
     assert "Estimated cost" in shown and "$0.002 per action-execution minute" in shown
     assert os.environ["AWS_ENDPOINT_URL"] == owner_env["AWS_ENDPOINT_URL"]
+
+
+QUOTAS_URL = "https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html"
+
+
+def test_06_runs_the_pages_python_sample_and_states_the_24_hour_limit():
+    """06 deploys the page's Python sample as printed and shows it failing (the committed
+    outputs hold the action's message and the traceback), sets each function the page names
+    beside its fix, and says where continuation tokens stop: 24 hours, the quota page cited."""
+    import inspect
+
+    from helpers.localcloud import server
+    from helpers.localcloud.codepipeline.providers import AWS_JOB_TIMEOUT, MAX_ACTION_DURATION
+
+    notebook = read(ROOT / "notebooks" / "06_cloudformation_function.ipynb")
+    text = markdown(notebook)
+    source = "\n".join(c.source for c in code_cells(notebook))
+    outputs = "\n".join(
+        o.get("text", "") for c in code_cells(notebook) for o in c.outputs if "text" in o
+    )
+    assert "packaging.page_python_sample()" in source and '"lambda_function.py"' in source
+    assert "Invalid type for parameter TemplateBody" in outputs
+    assert "botocore.exceptions.ParamValidationError" in outputs
+    for name in ("get_user_params", "get_template", "continue_job_later"):
+        assert f'function_def(page_sample, "{name}")' in source
+        assert f'function_def(fixed_source, "{name}")' in source
+    loop = text.split("## The continuation-token loop", 1)[1].split("\n## ", 1)[0]
+    job_timeout_s = inspect.signature(server.serve).parameters["job_timeout_s"].default
+    local_minutes = job_timeout_s * (MAX_ACTION_DURATION / AWS_JOB_TIMEOUT) / 60  # the scaled 24 h
+    assert "24 hours" in loop and f"{local_minutes:.0f} minutes" in loop
+    assert "LOCALCLOUD_MAX_ACTION_S" in loop and QUOTAS_URL in loop
+    assert QUOTAS_URL in text.split("## Resources and references", 1)[1]

@@ -21,6 +21,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
+from helpers import packaging
 from helpers.functions import stack_deployer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -753,3 +754,53 @@ def test_clients_are_reused_across_invocations(results: JobResults, context) -> 
 
     assert stack_deployer._cloudformation() is client
     assert [operation for operation, _ in results.calls] == ["PutJobSuccessResult"] * 2
+
+
+# The page's sample, as printed (data/functions/page_stack_deployer/lambda_function.py): 06
+# deploys it unchanged, then sets its three named functions beside the fixed ones.
+
+PAGE_SAMPLE = packaging.page_python_sample()
+NAMED_BY_THE_PAGE = ("get_user_params", "get_template", "continue_job_later")
+
+
+def test_the_pages_python_sample_is_kept_as_printed() -> None:
+    """The page's code, unchanged: Python 2.7 style, module-level clients, the bytes read."""
+    assert PAGE_SAMPLE.startswith(
+        "from __future__ import print_function\nfrom boto3.session import Session\n"
+    )
+    for printed in (
+        "cf = boto3.client('cloudformation')",
+        "            return zip.read(file_in_zip)   ",
+        "    continuation_token = json.dumps({'previous_job_id': job})",
+        "        if status not in ['CREATE_COMPLETE', 'ROLLBACK_COMPLETE', 'UPDATE_COMPLETE']:",
+        "        put_job_failure(job_id, 'Function exception: ' + str(e))",
+    ):
+        assert printed in PAGE_SAMPLE
+    assert PAGE_SAMPLE.rstrip().endswith('return "Complete."')
+    compile(PAGE_SAMPLE, "lambda_function.py", "exec")  # it is valid Python 3, and runs
+
+
+@pytest.mark.parametrize("name", NAMED_BY_THE_PAGE)
+def test_each_function_the_page_names_has_a_fixed_counterpart(name: str) -> None:
+    page = packaging.function_def(PAGE_SAMPLE, name)
+    fixed = packaging.function_def(packaging.function_source("stack_deployer"), name)
+    assert page.startswith(f"def {name}(") and fixed.startswith(f"def {name}(")
+    assert page in PAGE_SAMPLE and page != fixed
+    with pytest.raises(KeyError, match="no_such_function"):
+        packaging.function_def(PAGE_SAMPLE, "no_such_function")
+
+
+def test_the_pages_get_template_returns_bytes_the_fixed_one_text(aws) -> None:
+    """The page's get_template, run on Python 3, hands over bytes; the fixed one, a str."""
+    namespace: dict[str, Any] = {"__name__": "lambda_function"}
+    exec(compile(PAGE_SAMPLE, "lambda_function.py", "exec"), namespace)  # the page's module
+    upload_template()
+    artifact = make_event()["CodePipeline.job"]["data"]["inputArtifacts"][0]
+    s3 = boto3.client("s3")
+    printed = namespace["get_template"](s3, artifact, TEMPLATE_PATH)
+    fixed = stack_deployer.get_template(s3, artifact, TEMPLATE_PATH)
+    assert type(printed) is bytes and type(fixed) is str
+    assert printed.decode("utf-8") == fixed == TEMPLATE
+    with pytest.raises(ParamValidationError, match="Invalid type for parameter TemplateBody"):
+        namespace["create_stack"](STACK, printed)
+    assert stack_names() == []

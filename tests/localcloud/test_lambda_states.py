@@ -3,12 +3,14 @@ AWS; Lambda refuses what AWS refuses meanwhile, and the waiters wait for it to s
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 import boto3
 import pytest
 
-from helpers import resources, workbook
+from helpers import packaging, resources, workbook
 
 from .conftest import FAST_WAITER, LAMBDA_TRUST, unique, zip_bytes
 
@@ -135,4 +137,29 @@ def test_the_workbook_waits_where_aws_needs_it_to(book_on_cloud):
     resources.ensure_function(book, name, "health_check", timeout=25, memory=256)
     configuration = lam.get_function(FunctionName=name)["Configuration"]
     assert (configuration["Timeout"], configuration["MemorySize"]) == (25, 256)
+    assert configuration["LastUpdateStatus"] == "Successful"
+
+
+def test_catching_up_replaces_the_pages_sample_with_the_fixed_deployer(book_on_cloud):
+    """06 first deploys the page's sample (lambda_function.lambda_handler) under the stack
+    deployer's name; a learner who stops there and jumps ahead gets the fixed code and its
+    handler back from the catch-up, not the fixed code behind the page's handler."""
+    book, _ = book_on_cloud
+    name = book.names.deployer_function
+    lam = book.client("lambda")
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=book.client("iam").get_role(RoleName=book.names.lambda_role)["Role"]["Arn"],
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": zip_bytes({"lambda_function.py": packaging.page_python_sample()})},
+        Timeout=20,
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=FAST_WAITER)
+    resources.ensure_function(book, name, "stack_deployer")
+    configuration = lam.get_function(FunctionName=name)["Configuration"]
+    package = packaging.function_package("stack_deployer")
+    assert configuration["Handler"] == "stack_deployer.lambda_handler"
+    digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
+    assert configuration["CodeSha256"] == digest
     assert configuration["LastUpdateStatus"] == "Successful"

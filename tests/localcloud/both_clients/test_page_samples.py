@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
+import time
 
 import pytest
+
+from helpers import packaging
 
 from ..conftest import create_function, unique, wait_for_execution, zip_bytes
 from ..test_codepipeline_engine import LAMBDA, actions
 from ..test_fidelity import TEMPLATE, create_with_source
 
-ROOT = Path(__file__).resolve().parents[3]
+
+def function_log(aws, function: str, wait_s: float = 10.0) -> str:
+    """The function's log events as text, once its invocation's REPORT line is there (it is
+    written after the function returns, so after the action may have ended)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        pages = aws("logs").get_paginator("filter_log_events")
+        log = "\n".join(
+            event["message"]
+            for page in pages.paginate(logGroupName=f"/aws/lambda/{function}")
+            for event in page["events"]
+        )
+        if "REPORT RequestId:" in log or time.monotonic() > deadline:
+            return log
+        time.sleep(0.2)
 
 
 def test_the_pages_own_python_sample_fails_on_python3_and_reports_it(aws, roles, tmp_path):
@@ -27,7 +44,7 @@ def test_the_pages_own_python_sample_fails_on_python3_and_reports_it(aws, roles,
         Body=zip_bytes({"template-package/template.json": TEMPLATE}),
     )
     function = unique("page-sample")
-    sample = (ROOT / "tests/fixtures/page_cloudformation_sample.py").read_text()
+    sample = packaging.page_python_sample()
     create_function(
         aws,
         FunctionName=function,
@@ -62,3 +79,11 @@ def test_the_pages_own_python_sample_fails_on_python3_and_reports_it(aws, roles,
     assert "<class 'bytes'>" in message
     with pytest.raises(aws("cloudformation").exceptions.ClientError):
         aws("cloudformation").describe_stacks(StackName=stack)
+    # The function's log (what 06 reads with FilterLogEvents): the sample's traceback, the
+    # error raised by boto3 inside the sample's own create_stack, before any request was sent.
+    log = function_log(aws, function)
+    assert "Function failed due to exception." in log
+    assert "Traceback (most recent call last):" in log
+    assert re.search(r'lambda_function\.py", line \d+, in create_stack', log)
+    assert "botocore.exceptions.ParamValidationError: Parameter validation failed" in log
+    assert "Putting job failure" in log and "Function complete." in log
