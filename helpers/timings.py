@@ -413,7 +413,8 @@ def failure_line(outcome: dict) -> str:
 def batch_verdict(outcomes: pd.DataFrame) -> tuple[bool, str, str]:
     """What a batch's checkpoint says: (whether there is anything to measure, the line, why).
     Every release succeeded: that; some failed: how many succeeded (the tables use those) and
-    which failed, where and with what message; none succeeded: a failure, with the same."""
+    which releases failed; none succeeded: a failure. ``why`` has a ``failure_line`` per failed
+    release: where it stopped and the message its action reported."""
     total = len(outcomes)
     succeeded = int((outcomes["status"] == "Succeeded").sum())
     failed = outcomes[outcomes["status"] != "Succeeded"]
@@ -422,10 +423,11 @@ def batch_verdict(outcomes: pd.DataFrame) -> tuple[bool, str, str]:
         return True, f"all {total} releases succeeded", ""
     if succeeded == 0:
         return False, f"none of the {total} releases succeeded", why
+    which = ", ".join(f"release {n}" for n in failed["release"])
     return (
         True,
         f"{succeeded} of {total} releases succeeded — the tables below use those {succeeded}; "
-        f"{total - succeeded} failed:",
+        f"{total - succeeded} failed ({which}: where and why above)",
         why,
     )
 
