@@ -9,7 +9,11 @@ The same code reads the local cloud and AWS, through the same APIs:
   ``ListActionExecutions``;
 - ``lambda_actions(actions, invocations)``: each Lambda action beside the invocations it made
   (continuation rounds included): CodePipeline's wall time against the function's own time;
-- ``cost_per_release(...)``: what that is in money, from ``helpers.prices``.
+- ``cost_table(...)``: what that is in money, from ``helpers.prices``.
+
+A percentile, a median or a boxplot needs enough runs to mean something: ``MIN_RUNS``. Below
+it the tables give the values themselves (``percentiles``' ``values``) and the plots show every
+run as a point (``plot_points``).
 """
 
 from __future__ import annotations
@@ -252,18 +256,180 @@ ACTION_COLUMNS = [
 ]
 
 
-def percentiles(frame: pd.DataFrame, by: list[str], column: str = "seconds") -> pd.DataFrame:
-    """p50, p90 and max of ``column`` for each group, and how many rows each has."""
+# Fewer runs than this get no percentile, median or boxplot: their values are shown instead.
+# (A p90 of 5 runs is an interpolation between the two slowest; of 3, between the two slowest
+# of 3: it says nothing about "one run in ten".)
+MIN_RUNS = 20
+
+
+def _shown_values(values: pd.Series) -> list[float]:
+    """A small group's values, sorted, to 3 significant digits (for reading, not computing)."""
+    return [float(f"{v:.3g}") for v in sorted(values.dropna())]
+
+
+def percentiles(
+    frame: pd.DataFrame, by: list[str], column: str = "seconds", min_runs: int = MIN_RUNS
+) -> pd.DataFrame:
+    """p50, p90 and max of ``column`` for each group, and how many rows each has. A group of
+    fewer than ``min_runs`` rows gets no p50 or p90 (NaN): ``values`` lists its values instead
+    (sorted, 3 significant digits); it is empty for the groups that have percentiles."""
     grouped = frame.groupby(by, sort=False)[column]
+    count = grouped.count()
+    enough = count >= min_runs
     table = pd.DataFrame(
         {
-            "count": grouped.count(),
-            "p50": grouped.quantile(0.5),
-            "p90": grouped.quantile(0.9),
+            "count": count,
+            "p50": grouped.quantile(0.5).where(enough),
+            "p90": grouped.quantile(0.9).where(enough),
             "max": grouped.max(),
-        }
+            "values": [
+                [] if ok else _shown_values(values)
+                for ok, (_, values) in zip(enough, grouped, strict=True)
+            ],
+        },
+        index=count.index,
     )
     return table.reset_index()
+
+
+def medians(
+    frame: pd.DataFrame, by: list[str], columns: list[str], min_runs: int = MIN_RUNS
+) -> pd.DataFrame:
+    """How many rows each group has and the median of each of ``columns``; NaN for a group of
+    fewer than ``min_runs`` rows (read its rows instead)."""
+    grouped = frame.groupby(by, sort=False)
+    count = grouped.size()
+    table = grouped[columns].median().where(count >= min_runs, axis=0)
+    table.insert(0, "count", count)
+    return table.reset_index()
+
+
+def plot_points(
+    frame: pd.DataFrame,
+    by: str,
+    column: str,
+    ax=None,
+    min_runs: int = MIN_RUNS,
+    log: bool = True,
+):
+    """A strip plot: a row per group of ``by``, every value of ``column`` a point (spread a
+    little up and down so that equal values stay visible), and the p50 and p90 marked only for
+    groups of at least ``min_runs`` values."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    groups = list(dict.fromkeys(frame[by]))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.5 * len(groups) + 1.2))
+    spread = np.random.default_rng(0)
+    labels = []
+    for y, group in enumerate(groups):
+        values = frame.loc[frame[by] == group, column].dropna().to_numpy(float)
+        ax.plot(values, y + spread.uniform(-0.18, 0.18, len(values)), "o", ms=4, alpha=0.6)
+        if len(values) >= min_runs:
+            for q, style in ((0.5, "k|"), (0.9, "r|")):
+                ax.plot([np.quantile(values, q)], [y], style, ms=18, mew=2)
+        labels.append(f"{group} (n={len(values)})")
+    ax.set_yticks(range(len(groups)), labels)
+    ax.invert_yaxis()
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(column + (" (log scale)" if log else ""))
+    ax.set_title(
+        f"every run a point; p50 (black) and p90 (red) where a group has {min_runs} or more"
+    )
+    return ax
+
+
+def plot_per_function(calls: pd.DataFrame, columns: int = 3):
+    """Small multiples: a histogram per function of what its invocations took — warm ones
+    their duration, cold ones init + duration, as they are billed — each panel on bins of its
+    own (log scale), with how many invocations of each kind it holds."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    functions = list(dict.fromkeys(calls["function"]))
+    rows = math.ceil(len(functions) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.8 * rows), squeeze=False)
+    total = calls["duration_ms"] + calls["init_ms"].fillna(0)
+    for ax, function in zip(axes.flat, functions, strict=False):
+        mine = calls["function"] == function
+        low, high = max(float(total[mine].min()), 0.1), float(total[mine].max()) * 1.1
+        bins = np.geomspace(low, max(high, low * 1.5), 25)
+        for is_cold, label in ((False, "warm: duration"), (True, "cold: init + duration")):
+            values = total[mine & (calls["cold_start"] == is_cold)]
+            ax.hist(values, bins=bins, alpha=0.6, label=f"{label} (n={len(values)})")
+        ax.set_xscale("log")
+        ax.set_title(str(function), fontsize=9)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(functions) :]:
+        ax.set_visible(False)
+    fig.supxlabel("milliseconds (log scale)")
+    fig.supylabel("invocations")
+    fig.tight_layout()
+    return fig
+
+
+# -- a batch of releases: which succeeded, and what failed in the others ---------------------
+def release_outcome(number: int, execution: dict, details: list[dict] = ()) -> dict:
+    """One release of a batch: its number, execution id and status, and for one that didn't
+    succeed where it stopped — the stage and action of its last failed action run, with the
+    message the action reported (``details``: the execution's ListActionExecutions), or the
+    execution's own ``statusSummary`` when no action failed (stopped, superseded)."""
+    row = {
+        "release": number,
+        "execution_id": execution["pipelineExecutionId"],
+        "status": execution["status"],
+        "stage": None,
+        "action": None,
+        "message": "",
+    }
+    if execution["status"] == "Succeeded":
+        return row
+    failed = [d for d in details if d.get("status") == "Failed"]
+    if failed:
+        last = max(failed, key=lambda d: d["startTime"])
+        result = last.get("output", {}).get("executionResult", {})
+        error = result.get("errorDetails") or {}
+        row.update(
+            stage=last["stageName"],
+            action=last["actionName"],
+            message=error.get("message") or result.get("externalExecutionSummary") or "",
+        )
+    else:
+        row["message"] = execution.get("statusSummary") or ""
+    return row
+
+
+def failure_line(outcome: dict) -> str:
+    """``release 3 (<id>): Failed at StackStage/DeployStack — <the action's message>``."""
+    where = f" at {outcome['stage']}/{outcome['action']}" if outcome.get("stage") else ""
+    message = f" — {outcome['message']}" if outcome.get("message") else ""
+    return f"release {outcome['release']} ({outcome['execution_id']}): {outcome['status']}" + (
+        where + message
+    )
+
+
+def batch_verdict(outcomes: pd.DataFrame) -> tuple[bool, str, str]:
+    """What a batch's checkpoint says: (whether there is anything to measure, the line, why).
+    Every release succeeded: that; some failed: how many succeeded (the tables use those) and
+    which releases failed; none succeeded: a failure. ``why`` has a ``failure_line`` per failed
+    release: where it stopped and the message its action reported."""
+    total = len(outcomes)
+    succeeded = int((outcomes["status"] == "Succeeded").sum())
+    failed = outcomes[outcomes["status"] != "Succeeded"]
+    why = "\n".join(failure_line(row) for row in failed.to_dict("records"))
+    if succeeded == total:
+        return True, f"all {total} releases succeeded", ""
+    if succeeded == 0:
+        return False, f"none of the {total} releases succeeded", why
+    which = ", ".join(f"release {n}" for n in failed["release"])
+    return (
+        True,
+        f"{succeeded} of {total} releases succeeded — the tables below use those {succeeded}; "
+        f"{total - succeeded} failed ({which}: where and why above)",
+        why,
+    )
 
 
 def invocation_spans(calls: pd.DataFrame) -> pd.DataFrame:
@@ -479,6 +645,22 @@ def lambda_cost(
     gb_seconds = billed_ms / 1000 * memory_mb / 1024 * invocations
     compute = gb_seconds * prices.LAMBDA_GB_SECOND[architecture]
     return compute + invocations / 1e6 * prices.LAMBDA_PER_MILLION_REQUESTS
+
+
+def seconds_for_an_action_minute(memory_mb: int, architecture: str = "x86_64") -> float:
+    """How many seconds one invocation at ``memory_mb`` would have to be billed to cost what
+    one CodePipeline V2 action-minute costs — from the published prices alone, no timings."""
+    request = prices.LAMBDA_PER_MILLION_REQUESTS / 1e6
+    per_second = memory_mb / 1024 * prices.LAMBDA_GB_SECOND[architecture]
+    return (prices.CODEPIPELINE_V2_ACTION_MINUTE - request) / per_second
+
+
+def priced_label(target: str) -> str:
+    """What a table of measured durations at AWS prices is, said beside it: on the local cloud,
+    laptop timings at AWS's prices — not what AWS would bill."""
+    if target == "local":
+        return "What these local durations would cost at AWS prices — laptop timings, not AWS's"
+    return "What this run's durations on AWS cost at the published prices"
 
 
 def pipeline_cost_v2(action_seconds: list[float]) -> float:
@@ -698,16 +880,21 @@ def invoke_concurrently(lam, function: str, times: int, payload: dict) -> list[s
         return list(pool.map(one, range(times)))
 
 
-def memory_table(calls: pd.DataFrame, architecture: str = "x86_64") -> pd.DataFrame:
-    """One row per memory size: warm p50 and p90 duration, the mean billed duration, and what
-    an invocation and a million invocations cost at that size (the Power Tuning table)."""
+def memory_table(
+    calls: pd.DataFrame, architecture: str = "x86_64", min_runs: int = MIN_RUNS
+) -> pd.DataFrame:
+    """One row per memory size: warm p50 and p90 duration (NaN for a size with fewer than
+    ``min_runs`` warm invocations), the mean billed duration, and what a million invocations
+    cost at that size (the Power Tuning table)."""
     warm = calls[~calls["cold_start"]]
     grouped = warm.groupby("memory_size_mb")
+    count = grouped["duration_ms"].count()
+    enough = count >= min_runs
     table = pd.DataFrame(
         {
-            "invocations": grouped["duration_ms"].count(),
-            "p50_ms": grouped["duration_ms"].quantile(0.5),
-            "p90_ms": grouped["duration_ms"].quantile(0.9),
+            "invocations": count,
+            "p50_ms": grouped["duration_ms"].quantile(0.5).where(enough),
+            "p90_ms": grouped["duration_ms"].quantile(0.9).where(enough),
             "billed_ms": grouped["billed_ms"].mean().astype("float64"),
         }
     ).reset_index()

@@ -198,12 +198,43 @@ def test_the_billing_check_flags_a_billed_duration_off_the_rule():
 
 
 def test_percentiles_per_group():
-    frame = pd.DataFrame({"stage": ["A"] * 10 + ["B"], "seconds": [*range(1, 11), 5.0]})
+    frame = pd.DataFrame({"stage": ["A"] * 20 + ["B"], "seconds": [*range(1, 21), 5.0]})
     table = timings.percentiles(frame, ["stage"])
-    assert list(table.columns) == ["stage", "count", "p50", "p90", "max"]
+    assert list(table.columns) == ["stage", "count", "p50", "p90", "max", "values"]
     a = table.iloc[0]
-    assert (a["count"], a["p50"], a["max"]) == (10, 5.5, 10)
-    assert a["p90"] == pytest.approx(9.1)
+    assert (a["count"], a["p50"], a["max"], a["values"]) == (20, 10.5, 20, [])
+    assert a["p90"] == pytest.approx(18.1)
+
+
+def test_a_group_too_small_for_percentiles_shows_its_values_instead():
+    frame = pd.DataFrame(
+        {
+            "function": ["f"] * 20 + ["g"] * 3,
+            "cold_start": [False] * 20 + [True] * 3,
+            "duration_ms": [*range(1, 21), 412.345, 301.0, 3333.3],
+        }
+    )
+    table = timings.percentiles(frame, ["function", "cold_start"], "duration_ms")
+    g = table.iloc[1]
+    assert g["count"] == 3 and math.isnan(g["p50"]) and math.isnan(g["p90"])
+    assert g["max"] == 3333.3 and g["values"] == [301.0, 412.0, 3330.0]
+    assert table.iloc[0]["p50"] == 10.5  # 20 values: enough
+    fewer = timings.percentiles(frame, ["function"], "duration_ms", min_runs=3)
+    assert fewer.iloc[1]["p50"] == 412.345 and fewer.iloc[1]["values"] == []
+
+
+def test_medians_need_enough_rows_too():
+    frame = pd.DataFrame(
+        {
+            "action": ["A"] * 20 + ["B"] * 5,
+            "wall_s": [1.0] * 19 + [9.0] + [2.0] * 5,
+            "rounds": [1] * 20 + [2] * 5,
+        }
+    )
+    table = timings.medians(frame, ["action"], ["wall_s", "rounds"])
+    assert list(table.columns) == ["action", "count", "wall_s", "rounds"]
+    assert table.iloc[0][["count", "wall_s", "rounds"]].tolist() == [20, 1.0, 1.0]
+    assert table.iloc[1]["count"] == 5 and table.iloc[1][["wall_s", "rounds"]].isna().all()
 
 
 def test_two_actions_on_one_function_are_told_apart_by_the_reported_request_id():
@@ -248,11 +279,35 @@ def test_two_actions_on_one_function_are_told_apart_by_the_reported_request_id()
 
 def test_the_illustrative_aws_sweep_parses_and_follows_the_billing_rule():
     calls = timings.read_report_lines()
-    assert len(calls) == 84 and calls["cold_start"].sum() == 7
+    assert len(calls) == 147 and calls["cold_start"].sum() == 7
     assert timings.with_billing_check(calls)["billed_ok"].all()
     table = timings.memory_table(calls)
     assert list(table["memory_size_mb"]) == [128, 256, 512, 1024, 1536, 1769, 3008]
-    assert table["p50_ms"].is_monotonic_decreasing
+    assert (table["invocations"] == 20).all(), "20 warm invocations per size: enough for a p90"
+    assert table["p90_ms"].notna().all()
+    assert table["p50_ms"].iloc[:6].is_monotonic_decreasing  # more CPU up to one vCPU
+
+
+def test_the_example_sweep_is_what_its_script_writes():
+    from tools import example_memory_sweep
+
+    assert timings.SWEEP_DATA.read_text() == example_memory_sweep.text()
+
+
+def test_a_memory_size_with_few_warm_calls_gets_no_percentiles():
+    calls = pd.DataFrame(
+        {
+            "memory_size_mb": [128] * 4 + [512] * 21,
+            "cold_start": [True, False, False, False] + [True] + [False] * 20,
+            "duration_ms": [500.0, 100.0, 110.0, 120.0] + [300.0] + [40.0] * 20,
+            "billed_ms": pd.array([600, 100, 110, 120] + [400] + [40] * 20, dtype="Int64"),
+        }
+    )
+    table = timings.memory_table(calls)
+    assert list(table["invocations"]) == [3, 20]
+    assert table.loc[0, ["p50_ms", "p90_ms"]].isna().all()
+    assert table.loc[1, "p90_ms"] == 40.0
+    assert table.loc[0, "billed_ms"] == 110.0  # the mean of the warm ones, whatever their number
 
 
 def test_payback_is_the_extra_init_over_the_saving_per_warm_call():
@@ -351,3 +406,147 @@ def test_a_checkpoint_says_its_cause():
         workbook.checkpoint(False, "it worked", "found warm: x")
     with pytest.raises(AssertionError, match=r"^✗ it worked$"):
         workbook.checkpoint(False, "it worked", "")
+
+
+# -- prices from published numbers, and what a table of laptop timings is ------------------
+def test_an_action_minute_buys_this_much_lambda_time():
+    seconds = timings.seconds_for_an_action_minute(128)
+    assert seconds == pytest.approx(960, rel=1e-3)  # $0.002 / ($0.0000166667 x 0.125 GB)
+    assert timings.lambda_cost(seconds * 1000, 128) == pytest.approx(
+        prices.CODEPIPELINE_V2_ACTION_MINUTE
+    )
+    assert timings.seconds_for_an_action_minute(1024) == pytest.approx(seconds / 8)
+
+
+def test_local_durations_at_aws_prices_are_labelled_as_such():
+    assert "laptop timings, not AWS's" in timings.priced_label("local")
+    assert "laptop" not in timings.priced_label("aws")
+
+
+# -- a batch of releases in which some fail --------------------------------------------------
+T0 = pd.Timestamp("2026-11-27T00:00:00Z").to_pydatetime()
+
+
+def _detail(stage, action, status, seconds=0.0, message=None, summary=None):
+    result = {"externalExecutionSummary": summary}
+    if message:
+        result["errorDetails"] = {"code": "JobFailed", "message": message}
+    return {
+        "stageName": stage,
+        "actionName": action,
+        "status": status,
+        "startTime": T0 + pd.Timedelta(seconds=seconds),
+        "output": {"executionResult": result},
+    }
+
+
+TIMED_OUT = (
+    "The AWS Lambda function workbook-StackDeployer failed to return a result. Check the "
+    "function to verify that it has permission to call the PutJobSuccessResult action and "
+    "that it made a call to PutJobSuccessResult."
+)
+
+
+def test_a_failed_release_says_which_stage_and_action_and_their_message():
+    details = [
+        _detail("Source", "Source", "Succeeded"),
+        _detail("LambdaStage", "MyLambdaAction", "Succeeded", 1),
+        _detail("StackStage", "DeployStack", "Failed", 2, TIMED_OUT),
+    ]
+    execution = {"pipelineExecutionId": "e3", "status": "Failed"}
+    outcome = timings.release_outcome(3, execution, details)
+    assert (outcome["stage"], outcome["action"], outcome["message"]) == (
+        "StackStage",
+        "DeployStack",
+        TIMED_OUT,
+    )
+    assert timings.failure_line(outcome) == (
+        f"release 3 (e3): Failed at StackStage/DeployStack — {TIMED_OUT}"
+    )
+
+
+def test_a_release_that_stopped_without_a_failed_action_gives_its_status_summary():
+    execution = {
+        "pipelineExecutionId": "e4",
+        "status": "Superseded",
+        "statusSummary": "Superseded by a newer execution",
+    }
+    outcome = timings.release_outcome(4, execution, [_detail("Source", "Source", "Succeeded")])
+    assert outcome["stage"] is None
+    assert timings.failure_line(outcome) == (
+        "release 4 (e4): Superseded — Superseded by a newer execution"
+    )
+    ok = timings.release_outcome(5, {"pipelineExecutionId": "e5", "status": "Succeeded"})
+    assert ok["message"] == "" and ok["stage"] is None
+
+
+def test_the_batch_checkpoint_counts_the_failed_releases_and_says_why():
+    def batch(statuses):
+        return pd.DataFrame(
+            [
+                {
+                    "release": n,
+                    "execution_id": f"e{n}",
+                    "status": status,
+                    "stage": None if status == "Succeeded" else "StackStage",
+                    "action": None if status == "Succeeded" else "DeployStack",
+                    "message": "" if status == "Succeeded" else "Stack x: UPDATE_FAILED",
+                }
+                for n, status in enumerate(statuses, start=1)
+            ]
+        )
+
+    assert timings.batch_verdict(batch(["Succeeded"] * 20)) == (
+        True,
+        "all 20 releases succeeded",
+        "",
+    )
+    ok, said, why = timings.batch_verdict(batch(["Failed"] + ["Succeeded"] * 18 + ["Failed"]))
+    assert ok and said.startswith("18 of 20 releases succeeded — the tables below use those 18")
+    assert said.endswith("2 failed (release 1, release 20: where and why above)")
+    assert why.splitlines() == [
+        "release 1 (e1): Failed at StackStage/DeployStack — Stack x: UPDATE_FAILED",
+        "release 20 (e20): Failed at StackStage/DeployStack — Stack x: UPDATE_FAILED",
+    ]
+    ok, said, why = timings.batch_verdict(batch(["Failed"] * 3))
+    assert not ok and said == "none of the 3 releases succeeded" and len(why.splitlines()) == 3
+
+
+# -- plots: every run shown, one panel per function -------------------------------------------
+@pytest.fixture
+def no_display():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_a_strip_plot_shows_every_value_and_percentiles_only_with_enough(no_display):
+    frame = pd.DataFrame(
+        {"action": ["A"] * 20 + ["B"] * 3, "seconds": [*(0.01 * n for n in range(1, 21)), 1, 2, 3]}
+    )
+    ax = timings.plot_points(frame, "action", "seconds")
+    points = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [len(line.get_xdata()) for line in points] == [20, 3]
+    marks = [line for line in ax.get_lines() if line.get_marker() == "|"]
+    assert len(marks) == 2, "p50 and p90 for A only"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A (n=20)", "B (n=3)"]
+
+
+def test_one_histogram_panel_per_function(no_display):
+    calls = pd.DataFrame(
+        {
+            "function": ["f"] * 4 + ["g"] * 2,
+            "cold_start": [True, False, False, False, True, False],
+            "init_ms": [300.0, None, None, None, 50.0, None],
+            "duration_ms": [5.0, 1.0, 1.5, 2.0, 400.0, 20.0],
+        }
+    )
+    fig = timings.plot_per_function(calls)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["f", "g"]
+    legend = [t.get_text() for t in shown[0].get_legend().get_texts()]
+    assert legend == ["warm: duration (n=3)", "cold: init + duration (n=1)"]
