@@ -770,7 +770,8 @@ def cost_estimate(room: int = 30) -> str:
             f"included ({prices.REGION} prices of {prices.AS_OF}):",
             f"- CodePipeline V2 (the workbook's pipeline): {one.releases} releases, "
             f"{one.action_minutes} action-execution minutes (each action rounded up to a "
-            f"minute; {core.action_minutes} without the optional 07) at ${minute} a minute = "
+            f"minute; {core.action_minutes} without the optional 07) at ${minute} per "
+            f"action-execution minute = "
             f"${one.codepipeline_before_free_usd:.2f}; each account has {free} free minutes "
             f"a month, so alone in an account: {_dollars(one.codepipeline_usd)} "
             f"({one.billed_minutes} minutes billed).",
