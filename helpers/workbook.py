@@ -406,7 +406,7 @@ class Part:
 NODE_SECTION = "Optional: the page's own Node.js function"
 
 PLAN: tuple[Part, ...] = (
-    Part("00", "Welcome and set-up", 12.3, 0, 0.2, 0, "the environment check all ✓"),
+    Part("00", "Welcome and set-up", 14.7, 0, 0.1, 0, "the environment check all ✓"),
     Part(
         "01", "Create the pipeline", 13.1, 0, 0.1, 5, "the first release Succeeded: the site is up"
     ),
@@ -414,7 +414,7 @@ PLAN: tuple[Part, ...] = (
     Part(
         "03",
         "Health-check function",
-        19.3,
+        19.4,
         1,
         0.1,
         5,
