@@ -10,10 +10,12 @@ from __future__ import annotations
 import getpass
 import inspect
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
@@ -358,9 +360,207 @@ def current() -> Workbook:
     return _current or connect(quiet=True)
 
 
+# -- How long the workbook takes ------------------------------------------------------------
+# One table of times, shown in notebook 00 (`plan_table`), contents.md, the README and the
+# facilitator's guide; tests/test_plan.py checks that each of them, and each notebook's "Time to
+# learn", says what this table says. A part's minutes are its reading, its exercises and its
+# cells' running time, rounded to 5 minutes:
+# - reading: prose at 200 words a minute, code at 100 (it is read more slowly), hidden solutions
+#   and the navigation lines left out (`measure_reading`, which tests/test_plan.py re-runs on
+#   the notebooks as they are now);
+# - 5 minutes per exercise;
+# - running: the seconds its cells took on a fresh local cloud, 00 -> 08 in order, on a 2-core
+#   Linux machine (`tools/time_notebooks.py`; 05 waits 60 s for its job time-out, 03's Node.js
+#   section runs npm, which fetches about 100 MB the first time: 2 minutes allowed for it).
+PROSE_WORDS_PER_MINUTE = 200
+CODE_WORDS_PER_MINUTE = 100
+EXERCISE_MINUTES = 5
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@dataclass(frozen=True)
+class Part:
+    """A notebook, or an optional section of one, in the time plan."""
+
+    notebook: str  # "03"
+    title: str
+    reading: float  # minutes, as measure_reading() found them
+    exercises: int
+    running: float  # minutes its cells take on the local cloud, measured
+    on_aws: int  # minutes more on AWS: waiting for releases, stacks and logs
+    checkpoint: str  # what everyone has done at its end: the agenda's checkpoint
+    optional: bool = False
+    section: str | None = None  # the heading of an optional section; None: the notebook
+
+    @property
+    def minutes(self) -> int:
+        exact = self.reading + self.exercises * EXERCISE_MINUTES + self.running
+        return max(5, 5 * math.floor(exact / 5 + 0.5))  # to the nearest 5, halves up
+
+    @property
+    def minutes_on_aws(self) -> int:
+        return self.minutes + self.on_aws
+
+    @property
+    def name(self) -> str:
+        return f"{self.notebook} {self.title}"
+
+
+NODE_SECTION = "Optional: the page's own Node.js function"
+
+PLAN: tuple[Part, ...] = (
+    Part("00", "Welcome and set-up", 14.7, 0, 0.1, 0, "the environment check all ✓"),
+    Part(
+        "01", "Create the pipeline", 13.1, 0, 0.1, 5, "the first release Succeeded: the site is up"
+    ),
+    Part("02", "Execution role", 10.1, 1, 0.0, 0, "the function's role; the reporting statement ✓"),
+    Part(
+        "03",
+        "Health-check function",
+        19.9,
+        1,
+        0.1,
+        5,
+        "the function invoked by hand: the check passed, the report JobNotFoundException",
+    ),
+    Part(
+        "03",
+        "Health-check function: the page's Node.js sample",
+        7.2,
+        0,
+        2.0,
+        0,
+        "the page's Node.js sample, as printed and bundled",
+        optional=True,
+        section=NODE_SECTION,
+    ),
+    Part("04", "Add the Lambda action", 8.0, 1, 0.0, 0, "LambdaStage in the pipeline"),
+    Part(
+        "05",
+        "Release and watch",
+        24.1,
+        2,
+        1.4,
+        30,
+        "a release passed, one failed on a broken page, a retry and an abandon",
+    ),
+    Part("06", "CloudFormation function", 22.4, 1, 0.4, 15, "the stack, created and updated"),
+    Part(
+        "07",
+        "Execution timings",
+        35.8,
+        2,
+        1.3,
+        25,
+        "the batch's tables: p50/p90 per stage, cold starts, cost per release",
+        optional=True,
+    ),
+    Part("08", "Clean up", 9.4, 1, 0.1, 5, "nothing of the workbook left"),
+)
+
+
+def measure_reading(notebook: str, section: str | None = None) -> tuple[float, int]:
+    """Minutes to read a notebook (prose at PROSE_WORDS_PER_MINUTE, code at
+    CODE_WORDS_PER_MINUTE) and how many exercises it has: of its ``section`` (a ``##``
+    heading starting "Optional"), or of the rest of it with ``section=None``. Hidden solutions
+    (``<details>``) and the navigation lines aren't read."""
+    import nbformat
+
+    (path,) = NOTEBOOKS.glob(f"{notebook}_*.ipynb")
+    cells = nbformat.read(path, as_version=4).cells[1:-1]  # the navigation, first and last
+    prose = code = exercises = 0
+    heading = None
+    for cell in cells:
+        first = cell.source.split("\n", 1)[0]
+        if cell.cell_type == "markdown" and first.startswith("## "):
+            heading = first[3:]
+        optional = heading is not None and heading.startswith("Optional")
+        if (heading if optional else None) != section:
+            continue
+        if cell.cell_type == "markdown":
+            if "<details>" in cell.source:
+                continue
+            prose += len(cell.source.split())
+            exercises += sum(line.startswith("## Exercise") for line in cell.source.splitlines())
+        else:
+            code += len(cell.source.split())
+    minutes = prose / PROSE_WORDS_PER_MINUTE + code / CODE_WORDS_PER_MINUTE
+    return round(minutes, 1), exercises
+
+
+def plan_minutes(optional: bool = False, aws: bool = False) -> int:
+    """The plan's minutes in all: without the optional parts, or with them."""
+    return sum(p.minutes_on_aws if aws else p.minutes for p in PLAN if optional or not p.optional)
+
+
+def notebook_minutes(notebook: str) -> tuple[int, int]:
+    """A notebook's minutes: (its own parts, its optional parts)."""
+    parts = [p for p in PLAN if p.notebook == notebook]
+    main = sum(p.minutes for p in parts if p.section is None)
+    extra = sum(p.minutes for p in parts if p.section is not None)
+    return main, extra
+
+
+def plan_table():
+    """The time plan as a table: minutes on the local cloud and on AWS, optional parts marked."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "notebook": p.notebook,
+                "what": p.title,
+                "minutes": p.minutes,
+                "on AWS": p.minutes_on_aws,
+                "optional": "optional" if p.optional else "",
+            }
+            for p in PLAN
+        ]
+    ).set_index("notebook")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One line of a workshop's agenda: from, to, what, and what everyone has done by then."""
+
+    start: str
+    end: str
+    what: str
+    minutes: int
+    checkpoint: str
+
+
+def agenda(
+    start: str = "09:00", break_after: str = "03", break_minutes: int = 15, aws: bool = False
+) -> list[Slot]:
+    """A workshop's agenda from PLAN: the parts that aren't optional, in order, one break; the
+    optional parts are the stretch goals of those who are ahead."""
+    hours, minutes = map(int, start.split(":"))
+    now = hours * 60 + minutes
+    slots = []
+
+    def add(what: str, length: int, checkpoint: str) -> None:
+        nonlocal now
+        slots.append(Slot(_clock(now), _clock(now + length), what, length, checkpoint))
+        now += length
+
+    for part in PLAN:
+        if part.optional:
+            continue
+        add(part.name, part.minutes_on_aws if aws else part.minutes, part.checkpoint)
+        if part.notebook == break_after:
+            add("break", break_minutes, "")
+    return slots
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+# -- What it costs on AWS -------------------------------------------------------------------
 @dataclass(frozen=True)
 class BilledRuns:
-    """Pipeline runs a notebook makes, and what each one bills on AWS."""
+    """Pipeline runs or Lambda invocations a notebook makes on AWS, and what each bills."""
 
     notebook: str
     what: str
@@ -368,104 +568,240 @@ class BilledRuns:
     action_minutes: int  # per run: each action execution is billed in whole minutes, rounded up
     invocations: int  # Lambda invocations per run
     is_release: bool = True
+    memory_mb: int = 128
+    billed_s: float = 1.0  # per invocation; generous: a health check bills ~0.1-0.5 s
+    optional: bool = False  # in an optional part of the plan (03's Node.js section, 07)
 
 
-# What one learner runs, notebook by notebook. The pipeline grows: Source and Deploy (01);
-# LambdaStage with MyLambdaAction (04), plus a second Lambda action in 04's exercise; a second
-# source action and StackStage (06). So a release runs 2 actions in 01, 4 in 05 and 6 in 06.
+# What one learner runs on AWS, notebook by notebook; 00, 02, 04 and 08 start no release and
+# invoke nothing (tests/test_plan.py checks 04's and 08's code for releases). The pipeline grows:
+# Source and Deploy (01); LambdaStage with MyLambdaAction (04), plus a second Lambda action in
+# 04's exercise; a second source action and StackStage (06). So a release runs 2 actions in 01,
+# 4 in 05 and 6 in 06 and 07. 07's counts are those its cells use on AWS (tests/test_plan.py
+# reads them from the notebook): a batch of 5 releases, of which two update the stack.
+# Assumptions where AWS publishes no figure: an abandoned action is billed until it is
+# abandoned, a minute or two after it started; a StackStage that creates or updates the stack
+# takes about 2 minutes with its continuations.
+SWEEP_BILLED_S = {128: 1.8, 256: 1.0, 512: 0.5, 1024: 0.3, 1769: 0.2}  # rounded up from the
+# example AWS sweep (data/timings/aws_memory_sweep.csv): busy-work's fixed CPU work takes about
+# the same GB-seconds at every size
 RUN_THROUGH: tuple[BilledRuns, ...] = (
     BilledRuns("01", "creating the pipeline runs it: Source, Deploy", 1, 2, 0),
-    BilledRuns("03", "invoking the function directly (no pipeline)", 1, 0, 4, is_release=False),
+    BilledRuns(
+        "03",
+        "invoking the function by hand: three synchronous invocations and one asynchronous, "
+        "which ends in an error (JobNotFoundException), so Lambda retries it twice",
+        1,
+        0,
+        6,
+        is_release=False,
+    ),
+    BilledRuns(
+        "03",
+        "the page's Node.js sample: as printed, then bundled with its SDK on two pages, and the "
+        "Python port on the same two (a bundled SDK loads for a second or two at 128 MB)",
+        1,
+        0,
+        5,
+        is_release=False,
+        billed_s=2.0,
+        optional=True,
+    ),
     BilledRuns(
         "05",
-        "release, break, fix, lock, forget to report, the IAM exercise (denied, restored), "
-        "the exercise's two texts, restore: Source, Deploy, two Lambda actions",
+        "release, break, fix, release on upload (polling), lock, forget to report, the real "
+        "function back, the IAM exercise, the second exercise's two texts: Source, Deploy, two "
+        "Lambda actions",
         10,
         4,
         2,
     ),
     BilledRuns("05", "the stage retry: the two failed Lambda actions again", 1, 2, 2, False),
-    BilledRuns("05", "the function that never reports, until you abandon it", 1, 1, 0, False),
+    BilledRuns(
+        "05",
+        "the function that never reports: its two actions wait until you abandon the release",
+        1,
+        2,
+        0,
+        False,
+    ),
+    BilledRuns(
+        "05",
+        "the IAM exercise: both reports are refused, so both actions wait until you abandon the "
+        "release, and Lambda retries each failed invocation twice",
+        1,
+        4,
+        4,
+        False,
+    ),
     BilledRuns(
         "06",
-        "create, then update the stack: two sources, Deploy, two Lambda actions, and StackStage, "
-        "about 2 minutes with its continuations",
+        "create, then update the stack (the exercise): two sources, Deploy, two Lambda actions, "
+        "and StackStage, about 2 minutes with its continuations",
         2,
         7,
         5,
     ),
     BilledRuns("06", "the release with no stack updates: six one-minute actions", 1, 6, 3),
+    BilledRuns("07", "the batch's three releases with no stack updates", 3, 6, 3, optional=True),
+    BilledRuns("07", "the batch's two releases that update the stack", 2, 7, 5, optional=True),
+    BilledRuns(
+        "07",
+        "four experiment functions, twenty configuration updates each and two invocations "
+        "after each (a cold start bills its init; a heavy import at 128 MB takes seconds)",
+        1,
+        0,
+        160,
+        is_release=False,
+        billed_s=2.0,
+        optional=True,
+    ),
+    BilledRuns(
+        "07",
+        "two bursts of five invocations at once, each held for a second",
+        1,
+        0,
+        10,
+        is_release=False,
+        billed_s=3.0,
+        optional=True,
+    ),
+    BilledRuns(
+        "07", "the JSON log format: two invocations", 1, 0, 2, is_release=False, optional=True
+    ),
+    *(
+        BilledRuns(
+            "07",
+            f"the memory sweep at {size} MB: one cold and twenty warm invocations of busy-work",
+            1,
+            0,
+            21,
+            is_release=False,
+            memory_mb=size,
+            billed_s=seconds,
+            optional=True,
+        )
+        for size, seconds in SWEEP_BILLED_S.items()
+    ),
 )
-
-LAMBDA_MEMORY_GB = 128 / 1024
-LAMBDA_BILLED_S = 1.0  # generous: a health check bills ~0.1-0.5 s, with Init on a cold start
 
 
 @dataclass(frozen=True)
 class CostEstimate:
-    """What ``learners`` working through the workbook once cost together on AWS."""
+    """What ``learners`` working through the workbook once cost together on AWS, in one account
+    and one month."""
 
     learners: int
     releases: int
     action_minutes: int
+    billed_minutes: int  # V2: the action minutes beyond the account's free ones
     invocations: int
-    codepipeline_usd: float  # after the account's free minutes
-    codepipeline_before_free_usd: float
-    lambda_usd: float
+    gb_seconds: float
+    codepipeline_usd: float  # V2, after the account's free minutes
+    codepipeline_before_free_usd: float  # V2
+    codepipeline_v1_usd: float  # V1 pipelines deleted within their first 30 days
+    codepipeline_v1_kept_usd: float  # V1, a month in which every pipeline is active
+    lambda_usd: float  # without Lambda's free tier
+    lambda_after_free_tier_usd: float
 
     @property
     def per_learner_usd(self) -> float:
+        """V2 and Lambda (without its free tier), per learner."""
         return (self.codepipeline_usd + self.lambda_usd) / self.learners
 
 
-def estimate(learners: int = 1, runs: tuple[BilledRuns, ...] = RUN_THROUGH) -> CostEstimate:
-    """The run-through's cost on a V2 pipeline for ``learners`` sharing one account and month:
-    action minutes at the published price, less the account's free minutes; Lambda per GB-s and
-    per request. S3, CloudWatch Logs and CloudFormation cost well under a cent and are left out."""
+def v1_month_usd(active_pipelines: int) -> float:
+    """A month of V1 pipelines: $1 for each active one (older than 30 days, and a change ran
+    through it that month), less the account's free active pipeline."""
+    billed = max(0, active_pipelines - prices.CODEPIPELINE_V1_FREE_ACTIVE_PIPELINES)
+    return billed * prices.CODEPIPELINE_V1_PIPELINE_MONTH
+
+
+def estimate(
+    learners: int = 1, runs: tuple[BilledRuns, ...] = RUN_THROUGH, optional: bool = True
+) -> CostEstimate:
+    """The run-through's cost for ``learners`` sharing one account and month, with the optional
+    parts (07, 03's Node.js section) or without: V2 action minutes at the published price less
+    the account's free minutes; V1 by active pipeline; Lambda per GB-s and per request, with and
+    without its free tier. S3, CloudWatch Logs and CloudFormation cost well under a cent and are
+    left out."""
+    runs = tuple(r for r in runs if optional or not r.optional)
     minutes = sum(r.times * r.action_minutes for r in runs) * learners
     invocations = sum(r.times * r.invocations for r in runs) * learners
+    gb_seconds = sum(r.times * r.invocations * r.memory_mb / 1024 * r.billed_s for r in runs)
+    gb_seconds *= learners
     releases = sum(r.times for r in runs if r.is_release) * learners
     billable = max(0, minutes - prices.CODEPIPELINE_V2_FREE_MINUTES)
-    lambda_usd = invocations * (
-        LAMBDA_BILLED_S * LAMBDA_MEMORY_GB * prices.LAMBDA_GB_SECOND["x86_64"]
-        + prices.LAMBDA_PER_MILLION_REQUESTS / 1e6
-    )
+
+    def lambda_cost(requests: float, compute: float) -> float:
+        return (
+            compute * prices.LAMBDA_GB_SECOND["x86_64"]
+            + requests / 1e6 * prices.LAMBDA_PER_MILLION_REQUESTS
+        )
+
     return CostEstimate(
         learners=learners,
         releases=releases,
         action_minutes=minutes,
+        billed_minutes=billable,
         invocations=invocations,
+        gb_seconds=gb_seconds,
         codepipeline_usd=billable * prices.CODEPIPELINE_V2_ACTION_MINUTE,
         codepipeline_before_free_usd=minutes * prices.CODEPIPELINE_V2_ACTION_MINUTE,
-        lambda_usd=lambda_usd,
+        # 08 deletes the pipeline the day it is made: never older than 30 days, never active
+        codepipeline_v1_usd=0.0,
+        codepipeline_v1_kept_usd=v1_month_usd(learners),
+        lambda_usd=lambda_cost(invocations, gb_seconds),
+        lambda_after_free_tier_usd=lambda_cost(
+            max(0, invocations - prices.LAMBDA_FREE_REQUESTS),
+            max(0.0, gb_seconds - prices.LAMBDA_FREE_GB_SECONDS),
+        ),
     )
 
 
 def cost_estimate(room: int = 30) -> str:
     """What working through the workbook once costs on AWS, alone and as a room sharing one
-    account (us-east-1 prices, from ``helpers.prices``)."""
+    account, on a V2 pipeline (the workbook's) and a V1 one (us-east-1 prices, from
+    ``helpers.prices``)."""
     one, many = estimate(1), estimate(room)
+    core = estimate(1, optional=False)
     minute = prices.CODEPIPELINE_V2_ACTION_MINUTE
     free = prices.CODEPIPELINE_V2_FREE_MINUTES
     return "\n".join(
         [
-            f"Estimated cost of one run through the workbook on AWS ({prices.REGION} prices of "
-            f"{prices.AS_OF}):",
-            f"- CodePipeline V2: {one.releases} releases, "
+            f"Estimated cost of one run through the workbook on AWS, every notebook and 07 "
+            f"included ({prices.REGION} prices of {prices.AS_OF}):",
+            f"- CodePipeline V2 (the workbook's pipeline): {one.releases} releases, "
             f"{one.action_minutes} action-execution minutes (each action rounded up to a "
-            f"minute) at ${minute} per action-execution minute = "
+            f"minute; {core.action_minutes} without the optional 07) at ${minute} per "
+            f"action-execution minute = "
             f"${one.codepipeline_before_free_usd:.2f}; each account has {free} free minutes "
-            f"a month, so alone in an account: ${one.codepipeline_usd:.2f}.",
-            f"- Lambda: about {one.invocations} invocations (128 MB, ~1 s each): "
-            f"${one.lambda_usd:.4f}. S3, CloudWatch Logs and CloudFormation: well under $0.01.",
-            f"- A room of {room} in one account: {many.action_minutes} minutes, "
+            f"a month, so alone in an account: {_dollars(one.codepipeline_usd)} "
+            f"({one.billed_minutes} minutes billed).",
+            f"- CodePipeline V1 (CreatePipeline without pipelineType): "
+            f"${one.codepipeline_v1_usd:.2f}. A V1 pipeline costs "
+            f"${prices.CODEPIPELINE_V1_PIPELINE_MONTH:.2f} in a month in which it is active "
+            f"(older than {prices.CODEPIPELINE_V1_FREE_DAYS} days, and a change ran through "
+            "it), one active pipeline a month is free per account, and 08 deletes it the day "
+            "it was made.",
+            f"- Lambda: about {one.invocations} invocations, {one.gb_seconds:.0f} GB-seconds: "
+            f"${one.lambda_usd:.4f}, or ${one.lambda_after_free_tier_usd:.2f} within Lambda's "
+            f"free tier ({prices.LAMBDA_FREE_REQUESTS:,} requests and "
+            f"{prices.LAMBDA_FREE_GB_SECONDS:,} GB-seconds a month per account). S3, CloudWatch "
+            "Logs and CloudFormation: well under $0.01.",
+            f"- A room of {room} in one account: V2 {many.action_minutes} minutes, "
             f"${many.codepipeline_usd:.2f} in all (${many.per_learner_usd:.2f} each): the free "
-            "minutes cover about one learner, not a room.",
-            f"A V1 pipeline would be free for its first {prices.CODEPIPELINE_V1_FREE_DAYS} days "
-            f"(then ${prices.CODEPIPELINE_V1_PIPELINE_MONTH:.0f} per active month); the "
-            "workbook's is V2, the console's default.",
+            f"minutes cover about one learner, not a room. V1 ${many.codepipeline_v1_usd:.2f} "
+            f"(${many.codepipeline_v1_kept_usd:.2f} a month if every pipeline were kept and "
+            f"released after its first 30 days). Lambda ${many.lambda_usd:.2f}, "
+            f"${many.lambda_after_free_tier_usd:.2f} within its free tier.",
         ]
     )
+
+
+def _dollars(usd: float) -> str:
+    """$0.20; under a cent but not nothing, $0.004: never a cost shown as $0.00 that isn't."""
+    return f"${usd:.3f}" if 0 < usd < 0.005 else f"${usd:.2f}"
 
 
 def show_source(obj, title: str | None = None) -> None:
