@@ -575,7 +575,7 @@ def put_back_action(
     return edited
 
 
-def misplaced_lambda_actions(declaration: dict, home: str = "LambdaStage") -> list[tuple[str, str]]:
+def misplaced_lambda_actions(declaration: dict) -> list[tuple[str, str]]:
     """(stage, action) of Lambda actions in the source or deploy stages: there they run beside
     the deploy, before the site is there (04's exercise puts its action in LambdaStage)."""
     return [
