@@ -60,7 +60,7 @@ def check_payback(answer, variants: pd.DataFrame) -> None:
     slower (nothing pays back)."""
     expected = timings.payback_invocations(variants, "client-module", "client-per-call")
     if answer is None:
-        return say(False, "", "set answer to a number of warm invocations (or math.inf).")
+        return say(False, "", "set answer to a number of warm invocations.")
     number = _as_number(answer)
     if isinstance(number, str):
         return say(False, "", number)
