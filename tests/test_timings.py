@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -550,3 +551,52 @@ def test_one_histogram_panel_per_function(no_display):
     assert [ax.get_title() for ax in shown] == ["f", "g"]
     legend = [t.get_text() for t in shown[0].get_legend().get_texts()]
     assert legend == ["warm: duration (n=3)", "cold: init + duration (n=1)"]
+
+
+# -- 07's payback check: every answer its text invites gets a verdict, none an exception -----
+NEVER_PAYS = VARIANT_CALLS.assign(
+    duration_ms=[3.0, 0.8, 0.9, 60.0, 0.5, 0.6]  # the per-call client's warm calls are faster
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "variants", "verdict"),
+    [
+        (3, VARIANT_CALLS, "✓ 3 warm invocations pay back"),  # ceil(20 ms / 7.65 ms)
+        (3.0, VARIANT_CALLS, "✓ 3 warm invocations pay back"),
+        (np.int64(3), VARIANT_CALLS, "✓ 3 warm invocations pay back"),
+        (4, VARIANT_CALLS, "Not yet: divide the extra median Init Duration"),
+        (2.6, VARIANT_CALLS, "Not yet: 2.6 isn't a whole number of invocations: round up"),
+        (math.inf, VARIANT_CALLS, "Not yet: in this run the module-level client's warm calls"),
+        (float("inf"), VARIANT_CALLS, "Not yet: in this run the module-level client's warm"),
+        (-3, VARIANT_CALLS, "Not yet: a number of invocations can't be negative"),
+        (-math.inf, VARIANT_CALLS, "Not yet: in this run the module-level client's warm calls"),
+        (math.nan, VARIANT_CALLS, "Not yet: answer is NaN"),
+        ("3", VARIANT_CALLS, "Not yet: answer is the text '3': write a number without quotes"),
+        ("math.inf", NEVER_PAYS, "Not yet: answer is the text 'math.inf'"),
+        (True, VARIANT_CALLS, "Not yet: answer is bool True: set it to a number."),
+        ([3], VARIANT_CALLS, "Not yet: answer is list [3]: set it to a number."),
+        (None, VARIANT_CALLS, "Not yet: set answer to a number of warm invocations"),
+        (math.inf, NEVER_PAYS, "✓ never, in this run"),
+        (np.inf, NEVER_PAYS, "✓ never, in this run"),
+        (3, NEVER_PAYS, "Not yet: in this run, warm calls of the per-call client weren't slower"),
+    ],
+)
+def test_the_payback_check_judges_every_kind_of_answer(answer, variants, verdict, capsys):
+    exercises.check_payback(answer, variants)
+    assert capsys.readouterr().out.startswith(verdict)
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        (1024.0, "✓ 1024 MB"),
+        (math.inf, "Not yet: inf MB isn't one of the sweep's sizes (128, 256"),
+        ("1024", "Not yet: answer is the text '1024'"),
+        ("1024 MB", "Not yet: answer is the text '1024 MB'"),
+        (1000, "Not yet: 1000 MB isn't one of the sweep's sizes"),
+    ],
+)
+def test_the_cheapest_memory_check_judges_every_kind_of_answer(answer, verdict, capsys):
+    exercises.check_cheapest_memory(answer)
+    assert capsys.readouterr().out.startswith(verdict)

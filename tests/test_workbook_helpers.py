@@ -172,11 +172,106 @@ REPORT_BOTH = ["codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureRe
             {"Effect": "Allow", "Action": "codepipeline:PutThirdParty*", "Resource": "*"},
             "Not yet: Action must include",
         ),
+        # least privilege: a wildcard or an action that allows more than the two reports
+        (
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            "Not yet: the statement allows more than reporting: '*' allows actions of every "
+            "service.",
+        ),
+        (
+            {"Effect": "Allow", "Action": "codepipeline:*", "Resource": "*"},
+            "Not yet: the statement allows more than reporting: 'codepipeline:*' also allows "
+            "AcknowledgeJob",
+        ),
+        (
+            {"Effect": "Allow", "Action": ["codepipeline:Put*"], "Resource": "*"},
+            "Not yet: the statement allows more than reporting: 'codepipeline:Put*' also allows "
+            "PutActionRevision, PutApprovalResult",
+        ),
+        (
+            {"Effect": "Allow", "Action": [*REPORT_BOTH, "logs:*"], "Resource": "*"},
+            "Not yet: the statement allows more than reporting: 'logs:*' is not a CodePipeline",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": [*REPORT_BOTH, "codepipeline:GetPipeline"],
+                "Resource": "*",
+            },
+            "Not yet: the statement allows more than reporting: 'codepipeline:GetPipeline' also",
+        ),
+        (
+            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+            'Not yet: "NotAction" with "Allow" allows every action it doesn\'t name',
+        ),
+        # what else a learner may write: the page's JSON as text, a whole document, a typo, a
+        # Principal copied from the trust policy, NotResource, a Condition, the page's Sid
+        (
+            '{"Effect": "Allow", "Action": "codepipeline:PutJob*", "Resource": "*"}',
+            "✓ the function may report both kinds of job result.",
+        ),
+        ("Effect: Allow", "Not yet: `statement` is a string that isn't JSON"),
+        (
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]},
+            "Not yet: that is a whole policy document",
+        ),
+        (
+            {"Effect": "Allow", "Actions": REPORT_BOTH, "Resource": "*"},
+            "Not yet: IAM knows no statement key 'Actions'",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": REPORT_BOTH,
+                "Resource": "*",
+            },
+            "Not yet: a Principal belongs in a trust policy",
+        ),
+        (
+            {"Effect": "Allow", "Action": REPORT_BOTH, "NotResource": "arn:aws:s3:::x"},
+            'Not yet: "NotResource" allows every resource it doesn\'t name',
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": REPORT_BOTH,
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+            },
+            "Not yet: with a Condition the statement allows the reports only when it holds",
+        ),
+        (
+            {"Sid": "ReportJobResults", "Effect": "Allow", "Action": REPORT_BOTH, "Resource": "*"},
+            "✓ the function may report both kinds of job result.",
+        ),
     ],
 )
 def test_report_statement_check(statement, verdict, capsys):
     exercises.check_report_statement(statement)
     assert capsys.readouterr().out.startswith(verdict)
+
+
+def test_02s_solution_and_the_wildcard_its_text_allows_pass_the_check(capsys):
+    """02's hidden solution, and its note that ``codepipeline:PutJob*`` passes too."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "02_execution_role.ipynb"
+    details = next(
+        c.source for c in nbformat.read(path, as_version=4).cells if "<details>" in c.source
+    )
+    namespace: dict = {}
+    exec(re.search(r"```python\n(.*?)```", details, re.DOTALL).group(1), namespace)  # noqa: S102
+    exercises.check_report_statement(namespace["statement"])
+    assert '`"Action": "codepipeline:PutJob*"` passes too' in details
+    exercises.check_report_statement({**namespace["statement"], "Action": "codepipeline:PutJob*"})
+    assert (
+        capsys.readouterr().out.splitlines()
+        == ["✓ the function may report both kinds of job result."] * 2
+    )
 
 
 @pytest.mark.parametrize("bad", ["", "-x", "UPPER", "a" * 21, "a_b"])

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import pandas as pd
 
 from .. import timings
 from ._common import say
+
+
+def _as_number(answer) -> float | str:
+    """The answer as a number, or why it isn't one (a verdict's hint)."""
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
+        if isinstance(answer, str):
+            return f"answer is the text {answer!r}: write a number without quotes (answer = 12)."
+        return f"answer is {type(answer).__name__} {answer!r}: set it to a number."
+    if math.isnan(answer):
+        return "answer is NaN (nothing divided by nothing?): set it to a number."
+    return float(answer)
 
 
 def check_cheapest_memory(answer, p90_under_ms: float = 300) -> None:
@@ -18,7 +30,10 @@ def check_cheapest_memory(answer, p90_under_ms: float = 300) -> None:
     expected = int(fast.sort_values("usd_per_million")["memory_size_mb"].iloc[0])
     if answer is None:
         return say(False, "", "set answer to a memory size in MB, e.g. answer = 512.")
-    if int(answer) == expected:
+    number = _as_number(answer)
+    if isinstance(number, str):
+        return say(False, "", number)
+    if number == expected:
         small, chosen = table.iloc[0], table[table["memory_size_mb"] == expected].iloc[0]
         faster = small["p90_ms"] / chosen["p90_ms"]
         dearer = chosen["usd_per_million"] / small["usd_per_million"] - 1
@@ -29,9 +44,10 @@ def check_cheapest_memory(answer, p90_under_ms: float = 300) -> None:
             "per call (memory buys CPU).",
             "",
         )
-    if int(answer) not in set(table["memory_size_mb"]):
-        return say(False, "", f"{answer} MB isn't one of the sweep's sizes.")
-    row = table[table["memory_size_mb"] == int(answer)].iloc[0]
+    if number not in set(table["memory_size_mb"]):
+        sizes = ", ".join(str(int(s)) for s in table["memory_size_mb"])
+        return say(False, "", f"{answer} MB isn't one of the sweep's sizes ({sizes}).")
+    row = table[table["memory_size_mb"] == number].iloc[0]
     if row["p90_ms"] >= p90_under_ms:
         return say(False, "", f"at {answer} MB the p90 is {row['p90_ms']:.0f} ms: too slow.")
     return say(False, "", f"{answer} MB is fast enough, but another size costs less per call.")
@@ -39,19 +55,42 @@ def check_cheapest_memory(answer, p90_under_ms: float = 300) -> None:
 
 def check_payback(answer, variants: pd.DataFrame) -> None:
     """07: how many warm invocations of the module-level client pay back its longer init,
-    from this notebook's measurements (``variants``)."""
+    from this notebook's measurements (``variants``). The answer is a whole number of
+    invocations, 0 or more, or ``math.inf`` when warm calls of the per-call client weren't
+    slower (nothing pays back)."""
     expected = timings.payback_invocations(variants, "client-module", "client-per-call")
     if answer is None:
         return say(False, "", "set answer to a number of warm invocations.")
+    number = _as_number(answer)
+    if isinstance(number, str):
+        return say(False, "", number)
     if math.isinf(expected):
-        ok = answer in (math.inf, float("inf"))
         return say(
-            ok,
+            number == math.inf,
             "never, in this run: the per-call client wasn't slower when warm.",
-            "in this run, warm calls of the per-call client weren't slower: answer = math.inf.",
+            "in this run, warm calls of the per-call client weren't slower, so no number of "
+            "them pays back a longer init: answer = math.inf.",
+        )
+    if math.isinf(number):
+        return say(
+            False,
+            "",
+            "in this run the module-level client's warm calls were faster, so some number of "
+            "them does pay back its init: math.inf is the answer only when they aren't.",
+        )
+    if number < 0:
+        return say(
+            False,
+            "",
+            "a number of invocations can't be negative: if the module-level client's init was "
+            "no longer, 0 invocations pay it back (max(0, …)).",
+        )
+    if number != int(number):
+        return say(
+            False, "", f"{answer} isn't a whole number of invocations: round up (math.ceil)."
         )
     return say(
-        int(answer) == int(expected),
+        number == expected,
         f"{int(expected)} warm invocations pay back one cold start's longer init.",
         "divide the extra median Init Duration by what each warm call saves (medians), and "
         "round up.",
